@@ -1,0 +1,191 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+	"unicode/utf8"
+
+	"codex/pkg/codex"
+)
+
+// Limits on request bodies. API Gateway accepts up to 10 MB; nothing in this API needs more than a
+// few kilobytes, so anything large is refused before it is parsed.
+const (
+	MaxBodyBytes = 64 << 10
+	maxJSONDepth = 16
+)
+
+// DecodeJSON decodes the request body into v strictly: the body must be one JSON object of valid UTF-8
+// with no duplicate keys, no unknown fields, no trailing data and no deeper nesting than the API uses.
+// An empty body decodes as {} so routes whose fields are all optional accept it.
+func DecodeJSON(req *Request, v any) error {
+	body, err := rawBody(req)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if err := checkJSON(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+func rawBody(req *Request) ([]byte, error) {
+	if ct := header(req, "content-type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return nil, codex.Errorf(codex.CodeUnsupportedMedia, "request bodies must be application/json")
+		}
+	}
+	// Checked on the encoded size too, so a huge base64 body is not decoded just to be refused.
+	if len(req.Body) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
+		return nil, tooLarge()
+	}
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return nil, codex.Errorf(codex.CodeBodyInvalid, "request body is not valid base64")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	return body, nil
+}
+
+func tooLarge() error {
+	return codex.Errorf(codex.CodeBodyTooLarge, "request body must be at most %d bytes", MaxBodyBytes)
+}
+
+// header returns a request header. API Gateway lower-cases names in payload 2.0; the fallback keeps
+// handlers correct when called with hand-built events.
+func header(req *Request, name string) string {
+	if v, ok := req.Headers[name]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkJSON enforces what encoding/json lets through: invalid UTF-8 (silently replaced there),
+// duplicate object keys (last one silently wins, so two parsers could disagree), excessive depth and
+// anything but a single top-level object.
+func checkJSON(body []byte) error {
+	if !utf8.Valid(body) {
+		return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		object    bool
+		keys      map[string]struct{}
+		expectKey bool
+	}
+	var stack []frame
+	first := true
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid JSON")
+		}
+		if first {
+			if d, ok := tok.(json.Delim); !ok || d != '{' {
+				return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
+			}
+			first = false
+		} else if len(stack) == 0 {
+			return codex.Errorf(codex.CodeBodyInvalid, "request body has data after the JSON object")
+		}
+		if len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.object && top.expectKey {
+				if key, ok := tok.(string); ok {
+					if _, dup := top.keys[key]; dup {
+						return codex.Errorf(codex.CodeBodyInvalid, "request body repeats the key %q", truncate(key, 40))
+					}
+					top.keys[key] = struct{}{}
+					top.expectKey = false
+					continue
+				}
+			} else if top.object {
+				top.expectKey = true // this token is the value (or opens it)
+			}
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if len(stack) >= maxJSONDepth {
+					return codex.Errorf(codex.CodeBodyInvalid, "request body is nested deeper than %d levels", maxJSONDepth)
+				}
+				stack = append(stack, frame{object: d == '{', keys: map[string]struct{}{}, expectKey: d == '{'})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// decodeError turns encoding/json's errors into client errors that name the parameter.
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		param := typeErr.Field
+		if param == "" {
+			return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
+		}
+		return codex.Invalid(param, "%s must be %s", param, jsonKind(typeErr.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &codex.Error{Code: codex.CodeParameterUnknown, Message: fmt.Sprintf("unknown parameter %q", truncate(field, 40)), Param: truncate(field, 40)}
+	default:
+		return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid JSON")
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	default:
+		return "of another type"
+	}
+}

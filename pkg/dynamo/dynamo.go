@@ -1,0 +1,97 @@
+// Package dynamo is the DynamoDB adapter: the only package that knows table layouts, item shapes and
+// the DynamoDB API. It implements the storage interfaces of package codex.
+//
+// Two tables, both defined in template.yaml:
+//
+//	keys table  key_hash (PK)                       one item per API key; GSI by_project (project_id, created_at)
+//	app table   PK, SK                              single-table design:
+//	            PROJECT#<id>  PROJECT               the project
+//	            USER#<sub>    PROJECT#<id>          a membership, with the project's name copied for listing
+//	            PROJECT#<id>  KEY#<key id>          reference from a key id to its hash, for deletion
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// API is the subset of the DynamoDB client the store uses; *dynamodb.Client satisfies it.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ API = (*dynamodb.Client)(nil)
+
+// Tables are the physical table names.
+type Tables struct {
+	Keys string
+	App  string
+}
+
+// TablesFromEnv reads KEYS_TABLE and APP_TABLE, which template.yaml sets on every function.
+func TablesFromEnv() (Tables, error) {
+	t := Tables{Keys: os.Getenv("KEYS_TABLE"), App: os.Getenv("APP_TABLE")}
+	if t.Keys == "" || t.App == "" {
+		return t, errors.New("KEYS_TABLE and APP_TABLE must be set")
+	}
+	return t, nil
+}
+
+// NewClient builds a DynamoDB client from the standard AWS configuration chain. AWS_ENDPOINT_URL or
+// AWS_ENDPOINT_URL_DYNAMODB point it at moto, DynamoDB Local or LocalStack; unset, it is real AWS.
+// Build it once per process: the client pools connections and caches credentials.
+func NewClient(ctx context.Context, opts ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, opts...), nil
+}
+
+// Store implements the codex storage interfaces on DynamoDB.
+type Store struct {
+	db     API
+	tables Tables
+}
+
+// New returns a Store over db.
+func New(db API, tables Tables) *Store {
+	return &Store{db: db, tables: tables}
+}
+
+// canceledBy reports whether err is a cancelled transaction in which some item failed its condition.
+func canceledBy(err error, code string) bool {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return false
+	}
+	for _, r := range tc.CancellationReasons {
+		if aws.ToString(r.Code) == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Open builds a Store from the process environment: the tables from TablesFromEnv and a client from
+// NewClient. Functions call it once at start-up.
+func Open(ctx context.Context) (*Store, error) {
+	tables, err := TablesFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	db, err := NewClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return New(db, tables), nil
+}

@@ -1,0 +1,168 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"codex/pkg/codex"
+)
+
+var (
+	_ codex.KeyStore  = (*Store)(nil)
+	_ codex.KeyLookup = (*Store)(nil)
+)
+
+// keyItem is a key in the keys table. It holds the hash of the secret, never the secret.
+type keyItem struct {
+	Hash        string `dynamodbav:"key_hash"`
+	HashVersion int    `dynamodbav:"hash_version"`
+	KeyID       string `dynamodbav:"key_id"`
+	ProjectID   string `dynamodbav:"project_id"`
+	Name        string `dynamodbav:"name"`
+	Prefix      string `dynamodbav:"prefix"`
+	CreatedAt   string `dynamodbav:"created_at"`
+	CreatedBy   string `dynamodbav:"created_by"`
+}
+
+// keyRefItem lets DELETE /keys/{key_id} find the hash with a strongly consistent read; the by_project
+// index could find it too, but only eventually.
+type keyRefItem struct {
+	PK      string `dynamodbav:"PK"`
+	SK      string `dynamodbav:"SK"`
+	Type    string `dynamodbav:"type"`
+	KeyID   string `dynamodbav:"key_id"`
+	KeyHash string `dynamodbav:"key_hash"`
+}
+
+func keyRefSK(keyID string) string { return "KEY#" + keyID }
+
+// CreateKey writes the key and its reference in one transaction.
+func (s *Store) CreateKey(ctx context.Context, k codex.APIKey, hash string, hashVersion int) error {
+	key, err := attributevalue.MarshalMap(keyItem{
+		Hash: hash, HashVersion: hashVersion, KeyID: k.ID, ProjectID: k.ProjectID, Name: k.Name,
+		Prefix: k.Prefix, CreatedAt: codex.FormatTime(k.CreatedAt), CreatedBy: k.CreatedBy,
+	})
+	if err != nil {
+		return err
+	}
+	ref, err := attributevalue.MarshalMap(keyRefItem{
+		PK: projectPK(k.ProjectID), SK: keyRefSK(k.ID), Type: "key_ref", KeyID: k.ID, KeyHash: hash,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: &s.tables.Keys, Item: key, ConditionExpression: aws.String("attribute_not_exists(key_hash)")}},
+			{Put: &types.Put{TableName: &s.tables.App, Item: ref, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create key %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+// ListKeys queries the by_project index newest first. The index projects only what a list shows.
+func (s *Store) ListKeys(ctx context.Context, projectID string) ([]codex.APIKey, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.tables.Keys,
+		IndexName:              aws.String("by_project"),
+		KeyConditionExpression: aws.String("project_id = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": &types.AttributeValueMemberS{Value: projectID},
+		},
+		ScanIndexForward: aws.Bool(false),
+	}
+	keys := []codex.APIKey{}
+	for p := dynamodb.NewQueryPaginator(s.db, in); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		for _, item := range page.Items {
+			var it keyItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, fmt.Errorf("decode key: %w", err)
+			}
+			created, err := time.Parse(time.RFC3339, it.CreatedAt)
+			if err != nil {
+				return nil, fmt.Errorf("decode key %s: %w", it.KeyID, err)
+			}
+			keys = append(keys, codex.APIKey{
+				ID: it.KeyID, ProjectID: it.ProjectID, Name: it.Name, Prefix: it.Prefix, CreatedAt: created,
+			})
+		}
+	}
+	return keys, nil
+}
+
+// DeleteKey finds the key's hash through its reference, then deletes the key and the reference in one
+// transaction. When it returns, the authorizer's consistent read no longer finds the key.
+func (s *Store) DeleteKey(ctx context.Context, projectID, keyID string) error {
+	refKey := map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: projectPK(projectID)},
+		"SK": &types.AttributeValueMemberS{Value: keyRefSK(keyID)},
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.tables.App, Key: refKey, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("get key ref %s: %w", keyID, err)
+	}
+	if out.Item == nil {
+		return codex.NotFound("key")
+	}
+	var ref keyRefItem
+	if err := attributevalue.UnmarshalMap(out.Item, &ref); err != nil {
+		return fmt.Errorf("decode key ref %s: %w", keyID, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Delete: &types.Delete{
+				TableName: &s.tables.Keys,
+				Key:       map[string]types.AttributeValue{"key_hash": &types.AttributeValueMemberS{Value: ref.KeyHash}},
+				// The project check makes a reference that somehow points at another project's key harmless.
+				ConditionExpression:       aws.String("project_id = :p"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: projectID}},
+			}},
+			{Delete: &types.Delete{TableName: &s.tables.App, Key: refKey, ConditionExpression: aws.String("attribute_exists(PK)")}},
+		},
+	})
+	if canceledBy(err, "ConditionalCheckFailed") {
+		// A concurrent delete won the race: to this caller the key is gone either way.
+		return codex.NotFound("key")
+	}
+	if err != nil {
+		return fmt.Errorf("delete key %s: %w", keyID, err)
+	}
+	return nil
+}
+
+// LookupKey is the authorizer's single read: a strongly consistent GetItem, so a key deleted a moment
+// ago is never found.
+func (s *Store) LookupKey(ctx context.Context, hash string) (codex.Principal, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:            &s.tables.Keys,
+		Key:                  map[string]types.AttributeValue{"key_hash": &types.AttributeValueMemberS{Value: hash}},
+		ConsistentRead:       aws.Bool(true),
+		ProjectionExpression: aws.String("key_id, project_id"),
+	})
+	if err != nil {
+		return codex.Principal{}, fmt.Errorf("get key: %w", err)
+	}
+	if out.Item == nil {
+		return codex.Principal{}, codex.NotFound("key")
+	}
+	var it keyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return codex.Principal{}, fmt.Errorf("decode key: %w", err)
+	}
+	return codex.Principal{ProjectID: it.ProjectID, KeyID: it.KeyID}, nil
+}
