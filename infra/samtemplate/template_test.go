@@ -1,0 +1,229 @@
+package samtemplate
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func loadReal(t *testing.T) *Template {
+	t.Helper()
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func TestRealTemplateValidates(t *testing.T) {
+	if err := loadReal(t).Validate(); err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+}
+
+func keys(ks []types.KeySchemaElement) []string {
+	var out []string
+	for _, k := range ks {
+		out = append(out, aws.ToString(k.AttributeName)+":"+string(k.KeyType))
+	}
+	return out
+}
+
+func TestRealTemplateTables(t *testing.T) {
+	tpl := loadReal(t)
+	if len(tpl.Tables) != 2 {
+		t.Fatalf("tables = %d, want KeysTable and AppTable", len(tpl.Tables))
+	}
+
+	kt := tpl.Tables["KeysTable"]
+	in := kt.CreateTableInput("local-keys")
+	if got := aws.ToString(in.TableName); got != "local-keys" {
+		t.Errorf("TableName = %q", got)
+	}
+	if in.BillingMode != types.BillingModePayPerRequest {
+		t.Errorf("BillingMode = %q", in.BillingMode)
+	}
+	if got := keys(in.KeySchema); !slices.Equal(got, []string{"key_hash:HASH"}) {
+		t.Errorf("keys table KeySchema = %v", got)
+	}
+	if len(in.GlobalSecondaryIndexes) != 1 {
+		t.Fatalf("keys table GSIs = %d", len(in.GlobalSecondaryIndexes))
+	}
+	gsi := in.GlobalSecondaryIndexes[0]
+	if aws.ToString(gsi.IndexName) != "by_project" ||
+		!slices.Equal(keys(gsi.KeySchema), []string{"project_id:HASH", "created_at:RANGE"}) {
+		t.Errorf("keys table GSI = %s %v", aws.ToString(gsi.IndexName), keys(gsi.KeySchema))
+	}
+	if gsi.Projection.ProjectionType != types.ProjectionTypeInclude ||
+		!slices.Equal(gsi.Projection.NonKeyAttributes, []string{"key_id", "name", "prefix"}) {
+		t.Errorf("by_project projection = %+v", *gsi.Projection)
+	}
+	if len(in.AttributeDefinitions) != 3 {
+		t.Errorf("keys table attribute definitions = %d, want 3", len(in.AttributeDefinitions))
+	}
+	if kt.TTLAttribute != "" {
+		t.Errorf("keys table TTL = %q, want none", kt.TTLAttribute)
+	}
+
+	at := tpl.Tables["AppTable"]
+	ain := at.CreateTableInput("local-app")
+	if got := keys(ain.KeySchema); !slices.Equal(got, []string{"PK:HASH", "SK:RANGE"}) {
+		t.Errorf("app table KeySchema = %v", got)
+	}
+	if g := ain.GlobalSecondaryIndexes; len(g) != 1 || aws.ToString(g[0].IndexName) != "GSI1" ||
+		g[0].Projection.ProjectionType != types.ProjectionTypeAll {
+		t.Errorf("app table GSIs = %+v", g)
+	}
+	if at.TTLAttribute != "ttl" {
+		t.Errorf("app table TTL = %q, want ttl", at.TTLAttribute)
+	}
+
+	// Each call must hand out its own slices.
+	in.KeySchema[0].AttributeName = aws.String("mutated")
+	if got := keys(kt.CreateTableInput("x").KeySchema); got[0] != "key_hash:HASH" {
+		t.Errorf("CreateTableInput shares state between calls: %v", got)
+	}
+}
+
+func TestRealTemplateAuthorizers(t *testing.T) {
+	tpl := loadReal(t)
+	api := tpl.HTTPAPIs["HttpApi"]
+	if api == nil {
+		t.Fatal("no HttpApi")
+	}
+
+	ak := api.Authorizers["ApiKeyAuthorizer"]
+	if ak == nil || ak.Lambda == nil || ak.JWT != nil {
+		t.Fatalf("ApiKeyAuthorizer = %+v, want a Lambda authorizer", ak)
+	}
+	l := ak.Lambda
+	if l.Function != "AuthorizerFunction" || !l.FunctionArn.IsGetAtt("AuthorizerFunction", "Arn") {
+		t.Errorf("ApiKeyAuthorizer function = %q (%s)", l.Function, l.FunctionArn)
+	}
+	if l.ReauthorizeEvery == nil || *l.ReauthorizeEvery != 0 {
+		t.Errorf("ReauthorizeEvery = %v, want explicitly 0 (no decision caching)", l.ReauthorizeEvery)
+	}
+	if !l.EnableSimpleResponses || l.PayloadFormatVersion != "2.0" || !slices.Equal(l.IdentityHeaders, []string{"Authorization"}) {
+		t.Errorf("ApiKeyAuthorizer = %+v", *l)
+	}
+
+	da := api.Authorizers["DashboardAuthorizer"]
+	if da == nil || da.JWT == nil {
+		t.Fatalf("DashboardAuthorizer = %+v, want JWT", da)
+	}
+	if da.JWT.IdentitySource != "$request.header.Authorization" {
+		t.Errorf("IdentitySource = %q", da.JWT.IdentitySource)
+	}
+	iss, err := tpl.Resolve(da.JWT.Issuer, map[string]string{"AWS::Region": "eu-west-1", "UserPool": "eu-west-1_abc"})
+	if err != nil || iss != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc" {
+		t.Errorf("issuer = %q, %v", iss, err)
+	}
+	if len(da.JWT.Audience) != 1 || !da.JWT.Audience[0].IsRef("UserPoolClient") {
+		t.Errorf("audience = %v", da.JWT.Audience)
+	}
+	if api.DefaultAuthorizer != "" || api.CORS != nil {
+		t.Errorf("DefaultAuthorizer = %q, CORS = %v; the template sets neither", api.DefaultAuthorizer, api.CORS)
+	}
+}
+
+func TestRealTemplateRoutes(t *testing.T) {
+	tpl := loadReal(t)
+	routes := tpl.Routes()
+	want := []Route{
+		{"ListProjectsFunction", "Api", "HttpApi", "GET", "/projects", "DashboardAuthorizer"},
+		{"CreateProjectFunction", "Api", "HttpApi", "POST", "/projects", "DashboardAuthorizer"},
+		{"ListKeysFunction", "Api", "HttpApi", "GET", "/projects/{project_id}/keys", "DashboardAuthorizer"},
+		{"CreateKeyFunction", "Api", "HttpApi", "POST", "/projects/{project_id}/keys", "DashboardAuthorizer"},
+		{"DeleteKeyFunction", "Api", "HttpApi", "DELETE", "/projects/{project_id}/keys/{key_id}", "DashboardAuthorizer"},
+		{"WhoamiFunction", "Api", "HttpApi", "GET", "/v1/whoami", "ApiKeyAuthorizer"},
+	}
+	if !reflect.DeepEqual(routes, want) {
+		t.Errorf("Routes() =\n%v\nwant\n%v", routes, want)
+	}
+	for _, r := range routes {
+		if tpl.HTTPAPIs[r.API].Authorizers[r.Authorizer] == nil {
+			t.Errorf("%s %s: authorizer %q not defined on %s", r.Method, r.Path, r.Authorizer, r.API)
+		}
+		if strings.HasPrefix(r.Path, "/v1/") != (r.Authorizer == "ApiKeyAuthorizer") {
+			t.Errorf("%s %s uses %s; /v1 routes take API keys, all others dashboard tokens", r.Method, r.Path, r.Authorizer)
+		}
+	}
+}
+
+func TestRealTemplateFunctions(t *testing.T) {
+	tpl := loadReal(t)
+	if len(tpl.Functions) != 7 {
+		t.Errorf("functions = %d, want 7", len(tpl.Functions))
+	}
+	for id, f := range tpl.Functions {
+		if f.LogicalID != id || f.Runtime != "provided.al2023" || !slices.Equal(f.Architectures, []string{"arm64"}) ||
+			f.Handler != "bootstrap" || f.LogFormat != "JSON" || f.CodeURI != "." || f.MemorySize != 256 || f.Timeout != 10 {
+			t.Errorf("%s: globals not merged: %+v", id, f)
+		}
+		if !f.Environment["KEYS_TABLE"].IsRef("KeysTable") ||
+			!f.Environment["APP_TABLE"].IsRef("AppTable") {
+			t.Errorf("%s: environment = %v", id, f.Environment)
+		}
+		if !f.Tags["stage"].IsRef("Stage") || f.Tags["app"].Literal != "codex" {
+			t.Errorf("%s: tags = %v", id, f.Tags)
+		}
+		if f.BuildMethod != "makefile" || len(f.PolicyTemplates) != 0 || len(f.ManagedPolicies) != 0 {
+			t.Errorf("%s: build %q, policy templates %v, managed %v", id, f.BuildMethod, f.PolicyTemplates, f.ManagedPolicies)
+		}
+	}
+
+	ck := tpl.Functions["CreateKeyFunction"]
+	if len(ck.Statements) != 2 {
+		t.Fatalf("CreateKeyFunction statements = %+v", ck.Statements)
+	}
+	put := ck.Statements[1]
+	if put.Effect != "Allow" || !slices.Equal(put.Action, []string{"dynamodb:PutItem"}) ||
+		!reflect.DeepEqual(put.Resource, []Value{{Fn: FnGetAtt, Target: "AppTable", Attribute: "Arn"}, {Fn: FnGetAtt, Target: "KeysTable", Attribute: "Arn"}}) {
+		t.Errorf("CreateKeyFunction PutItem statement = %+v", put)
+	}
+	q := tpl.Functions["ListKeysFunction"].Statements[1]
+	if !reflect.DeepEqual(q.Resource[0], Value{Fn: FnSub, Template: "${KeysTable.Arn}/index/by_project"}) {
+		t.Errorf("ListKeysFunction Query resource = %v", q.Resource)
+	}
+	if got := q.Resource[0].References(); !slices.Equal(got, []string{"KeysTable"}) {
+		t.Errorf("References() = %v", got)
+	}
+	if n := len(tpl.Functions["WhoamiFunction"].Statements); n != 0 {
+		t.Errorf("WhoamiFunction has %d statements; it touches no table", n)
+	}
+}
+
+func TestRealTemplateCognito(t *testing.T) {
+	tpl := loadReal(t)
+	pool := tpl.UserPools["UserPool"]
+	if pool == nil {
+		t.Fatal("no UserPool")
+	}
+	name, err := tpl.Resolve(pool.Name, nil)
+	if err != nil || name != "codex-dev-users" {
+		t.Errorf("pool name = %q, %v (Stage should fall back to its default)", name, err)
+	}
+	want := PasswordPolicy{MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true}
+	if pool.PasswordPolicy == nil || *pool.PasswordPolicy != want {
+		t.Errorf("password policy = %+v", pool.PasswordPolicy)
+	}
+	if !slices.Equal(pool.AutoVerifiedAttributes, []string{"email"}) || pool.AllowAdminCreateUserOnly {
+		t.Errorf("pool = %+v", pool)
+	}
+	c := tpl.UserPoolClients["UserPoolClient"]
+	if c == nil || c.UserPool != "UserPool" || c.GenerateSecret ||
+		!slices.Equal(c.ExplicitAuthFlows, []string{"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}) {
+		t.Fatalf("client = %+v", c)
+	}
+	if c.IDTokenValidity != 1 || c.AccessTokenValidity != 1 || c.TokenValidityUnits.IDToken != "hours" ||
+		c.PreventUserExistenceErrors != "ENABLED" {
+		t.Errorf("client = %+v", c)
+	}
+	if p := tpl.Parameters["Stage"]; !p.HasDefault || p.Default != "dev" || !slices.Equal(p.AllowedValues, []string{"dev", "prod"}) {
+		t.Errorf("Stage = %+v", p)
+	}
+}
