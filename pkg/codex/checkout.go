@@ -197,18 +197,18 @@ type Checkout struct {
 func NewCheckout(projectID string, p CheckoutParams, now time.Time) Checkout {
 	now = now.UTC().Truncate(time.Millisecond)
 	c := Checkout{
-		ID:                NewID(CheckoutIDPrefix),
-		ProjectID:         projectID,
-		Status:            CheckoutOpen,
-		PaymentStatus:     PaymentUnpaid,
-		Currency:          p.Currency,
-		LineItems:         p.LineItems,
-		AmountTotal:       p.AmountTotal(),
-		SuccessURL:        p.SuccessURL,
-		CancelURL:         p.CancelURL,
-		Metadata:          p.Metadata,
-		CreatedAt:         now,
-		ExpiresAt:         now.Add(time.Duration(*p.ExpiresIn) * time.Second),
+		ID:            NewID(CheckoutIDPrefix),
+		ProjectID:     projectID,
+		Status:        CheckoutOpen,
+		PaymentStatus: PaymentUnpaid,
+		Currency:      p.Currency,
+		LineItems:     p.LineItems,
+		AmountTotal:   p.AmountTotal(),
+		SuccessURL:    p.SuccessURL,
+		CancelURL:     p.CancelURL,
+		Metadata:      p.Metadata,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(time.Duration(*p.ExpiresIn) * time.Second),
 	}
 	if p.ClientReferenceID != nil {
 		c.ClientReferenceID = *p.ClientReferenceID
