@@ -17,6 +17,9 @@ build-CreateKeyFunction:      ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./funct
 build-ListKeysFunction:       ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-keys
 build-DeleteKeyFunction:      ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/delete-key
 build-WhoamiFunction:         ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/whoami
+build-CreateCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-checkout
+build-GetCheckoutFunction:    ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/get-checkout
+build-ListCheckoutsFunction:  ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-checkouts
 
 # The function list is read from the targets above, so there is no second list to keep in step.
 FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MAKEFILE_LIST)))

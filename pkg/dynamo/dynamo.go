@@ -8,6 +8,8 @@
 //	            PROJECT#<id>  PROJECT               the project
 //	            USER#<sub>    PROJECT#<id>          a membership, with the project's name copied for listing
 //	            PROJECT#<id>  KEY#<key id>          reference from a key id to its hash, for deletion
+//	            CHECKOUT#<id> CHECKOUT              a checkout; GSI1 lists a project's (see checkouts.go)
+//	            PROJECT#<id>  IDEMPOTENCY#<key>     an Idempotency-Key's stored response, with a ttl
 package dynamo
 
 import (
@@ -25,6 +27,7 @@ import (
 // API is the subset of the DynamoDB client the store uses; *dynamodb.Client satisfies it.
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
