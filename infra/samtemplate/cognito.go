@@ -30,6 +30,7 @@ type UserPoolClient struct {
 	// UserPool is the logical id UserPoolId refers to (!Ref); "" if it is not a Ref.
 	UserPool                   string
 	ExplicitAuthFlows          []string
+	ReadAttributes             []string // nil: every readable attribute, as Cognito defaults
 	GenerateSecret             bool
 	PreventUserExistenceErrors string
 	// Token validities in TokenValidityUnits (Cognito's defaults apply when 0).
@@ -69,6 +70,7 @@ type rawUserPoolClient struct {
 	UserPoolID                 Value   `yaml:"UserPoolId"`
 	ClientName                 Value   `yaml:"ClientName"`
 	ExplicitAuthFlows          strList `yaml:"ExplicitAuthFlows"`
+	ReadAttributes             strList `yaml:"ReadAttributes"`
 	GenerateSecret             flag    `yaml:"GenerateSecret"`
 	PreventUserExistenceErrors str     `yaml:"PreventUserExistenceErrors"`
 	AccessTokenValidity        integer `yaml:"AccessTokenValidity"`
@@ -116,6 +118,7 @@ func (t *Template) addUserPoolClient(id string, props *yaml.Node) error {
 		LogicalID:                  id,
 		Name:                       p.ClientName,
 		ExplicitAuthFlows:          p.ExplicitAuthFlows,
+		ReadAttributes:             p.ReadAttributes,
 		GenerateSecret:             bool(p.GenerateSecret),
 		PreventUserExistenceErrors: string(p.PreventUserExistenceErrors),
 		AccessTokenValidity:        int(p.AccessTokenValidity),

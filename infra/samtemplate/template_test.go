@@ -133,16 +133,21 @@ func TestRealTemplateAuthorizers(t *testing.T) {
 func TestRealTemplateRoutes(t *testing.T) {
 	tpl := loadReal(t)
 	routes := tpl.Routes()
-	want := []Route{
+	// The template grows; these routes must stay as they are.
+	for _, want := range []Route{
 		{"ListProjectsFunction", "Api", "HttpApi", "GET", "/projects", "DashboardAuthorizer"},
 		{"CreateProjectFunction", "Api", "HttpApi", "POST", "/projects", "DashboardAuthorizer"},
 		{"ListKeysFunction", "Api", "HttpApi", "GET", "/projects/{project_id}/keys", "DashboardAuthorizer"},
 		{"CreateKeyFunction", "Api", "HttpApi", "POST", "/projects/{project_id}/keys", "DashboardAuthorizer"},
 		{"DeleteKeyFunction", "Api", "HttpApi", "DELETE", "/projects/{project_id}/keys/{key_id}", "DashboardAuthorizer"},
 		{"WhoamiFunction", "Api", "HttpApi", "GET", "/v1/whoami", "ApiKeyAuthorizer"},
+	} {
+		if !slices.Contains(routes, want) {
+			t.Errorf("missing route %+v in\n%v", want, routes)
+		}
 	}
-	if !reflect.DeepEqual(routes, want) {
-		t.Errorf("Routes() =\n%v\nwant\n%v", routes, want)
+	if !slices.IsSortedFunc(routes, func(a, b Route) int { return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method) }) {
+		t.Errorf("Routes() not sorted by path and method: %v", routes)
 	}
 	for _, r := range routes {
 		if tpl.HTTPAPIs[r.API].Authorizers[r.Authorizer] == nil {
@@ -156,8 +161,11 @@ func TestRealTemplateRoutes(t *testing.T) {
 
 func TestRealTemplateFunctions(t *testing.T) {
 	tpl := loadReal(t)
-	if len(tpl.Functions) != 7 {
-		t.Errorf("functions = %d, want 7", len(tpl.Functions))
+	for _, id := range []string{"AuthorizerFunction", "CreateProjectFunction", "ListProjectsFunction", "CreateKeyFunction",
+		"ListKeysFunction", "DeleteKeyFunction", "WhoamiFunction"} {
+		if tpl.Functions[id] == nil {
+			t.Errorf("no function %s", id)
+		}
 	}
 	for id, f := range tpl.Functions {
 		if f.LogicalID != id || f.Runtime != "provided.al2023" || !slices.Equal(f.Architectures, []string{"arm64"}) ||

@@ -1,0 +1,370 @@
+package localaws
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+var testEnv *Env
+
+func TestMain(m *testing.M) {
+	env, cleanup, err := Setup(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testEnv = env
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+func TestSetupEnvironment(t *testing.T) {
+	t.Log(testEnv)
+	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		t.Error("no region in the environment")
+	}
+	if got := os.Getenv(envEndpointDynamoDB); got != testEnv.DynamoDBEndpoint && os.Getenv(envEndpoint) != testEnv.DynamoDBEndpoint {
+		t.Errorf("%s = %q, want %q", envEndpointDynamoDB, got, testEnv.DynamoDBEndpoint)
+	}
+	if testEnv.Moto != nil && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		t.Error("no credentials in the environment")
+	}
+}
+
+func keySchema(ks []ddbtypes.KeySchemaElement) []string {
+	var out []string
+	for _, k := range ks {
+		out = append(out, aws.ToString(k.AttributeName)+":"+string(k.KeyType))
+	}
+	return out
+}
+
+func TestTablesMatchTemplate(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	names := testEnv.NewTables(t)
+	if len(names) != len(testEnv.Template.Tables) || names["KeysTable"] == "" || names["AppTable"] == "" {
+		t.Fatalf("names = %v", names)
+	}
+	for id, name := range names {
+		want := testEnv.Template.Tables[id].CreateTableInput(name)
+		out, err := testEnv.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := out.Table
+		if got.TableStatus != ddbtypes.TableStatusActive {
+			t.Errorf("%s: status %s", id, got.TableStatus)
+		}
+		if got.BillingModeSummary == nil || got.BillingModeSummary.BillingMode != ddbtypes.BillingModePayPerRequest {
+			t.Errorf("%s: billing %+v", id, got.BillingModeSummary)
+		}
+		if !slices.Equal(keySchema(got.KeySchema), keySchema(want.KeySchema)) {
+			t.Errorf("%s: key schema %v, want %v", id, keySchema(got.KeySchema), keySchema(want.KeySchema))
+		}
+		if len(got.AttributeDefinitions) != len(want.AttributeDefinitions) {
+			t.Errorf("%s: %d attribute definitions, want %d", id, len(got.AttributeDefinitions), len(want.AttributeDefinitions))
+		}
+		if len(got.GlobalSecondaryIndexes) != len(want.GlobalSecondaryIndexes) {
+			t.Fatalf("%s: %d GSIs, want %d", id, len(got.GlobalSecondaryIndexes), len(want.GlobalSecondaryIndexes))
+		}
+		for i, w := range want.GlobalSecondaryIndexes {
+			g := got.GlobalSecondaryIndexes[i]
+			if aws.ToString(g.IndexName) != aws.ToString(w.IndexName) ||
+				!slices.Equal(keySchema(g.KeySchema), keySchema(w.KeySchema)) ||
+				g.Projection.ProjectionType != w.Projection.ProjectionType ||
+				!slices.Equal(g.Projection.NonKeyAttributes, w.Projection.NonKeyAttributes) {
+				t.Errorf("%s: GSI %s %v %+v, want %s %v %+v", id, aws.ToString(g.IndexName), keySchema(g.KeySchema), *g.Projection,
+					aws.ToString(w.IndexName), keySchema(w.KeySchema), *w.Projection)
+			}
+		}
+
+		ttl, err := testEnv.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := ttl.TimeToLiveDescription
+		if attr := testEnv.Template.Tables[id].TTLAttribute; attr != "" {
+			if d.TimeToLiveStatus != ddbtypes.TimeToLiveStatusEnabled || aws.ToString(d.AttributeName) != attr {
+				t.Errorf("%s: TTL %s on %q, want ENABLED on %q", id, d.TimeToLiveStatus, aws.ToString(d.AttributeName), attr)
+			}
+		} else if d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled {
+			t.Errorf("%s: TTL enabled, the template does not enable it", id)
+		}
+	}
+	if testEnv.Template.Tables["AppTable"].TTLAttribute != "ttl" {
+		t.Error("the app table's TTL is on ttl")
+	}
+}
+
+func TestNewTablesIsolatesAndCleansUp(t *testing.T) {
+	t.Parallel()
+	var first, second map[string]string
+	t.Run("a", func(t *testing.T) { first = testEnv.NewTables(t) })
+	t.Run("b", func(t *testing.T) {
+		second = testEnv.NewTables(t)
+		if first["KeysTable"] == second["KeysTable"] {
+			t.Errorf("two tests got the same table %s", first["KeysTable"])
+		}
+	})
+	for _, name := range []string{first["KeysTable"], first["AppTable"], second["KeysTable"]} {
+		_, err := testEnv.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		var nf *ddbtypes.ResourceNotFoundException
+		if !errors.As(err, &nf) {
+			t.Errorf("table %s still exists after its test ended (err %v)", name, err)
+		}
+	}
+}
+
+// jwtPart decodes one base64url part of a JWT.
+func jwtPart(t *testing.T, tok string, i int, v any) []byte {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts", len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func TestUserPoolSignInAndJWKS(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	poolID, clientID := testEnv.NewUserPool(t)
+
+	pool, err := testEnv.Cognito.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(poolID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(pool.UserPool.Name); got != "codex-dev-users" {
+		t.Errorf("pool name = %q", got)
+	}
+	if pp := pool.UserPool.Policies.PasswordPolicy; aws.ToInt32(pp.MinimumLength) != 12 || !pp.RequireUppercase || pp.RequireSymbols {
+		t.Errorf("password policy = %+v", pp)
+	}
+	cl, err := testEnv.Cognito.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: aws.String(poolID), ClientId: aws.String(clientID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFlows := []ciptypes.ExplicitAuthFlowsType{"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"}
+	if !slices.Equal(cl.UserPoolClient.ExplicitAuthFlows, wantFlows) || cl.UserPoolClient.ClientSecret != nil {
+		t.Errorf("client flows = %v, secret %v", cl.UserPoolClient.ExplicitAuthFlows, cl.UserPoolClient.ClientSecret != nil)
+	}
+
+	tok := testEnv.NewUser(t, poolID, clientID, "dev@example.com")
+	var header struct{ Alg, Kid string }
+	jwtPart(t, tok, 0, &header)
+	var claims struct {
+		Iss, Aud, Email string
+		TokenUse        string `json:"token_use"`
+		Exp, Iat        int64
+	}
+	jwtPart(t, tok, 1, &claims)
+	wantIss := "https://cognito-idp." + testEnv.Region + ".amazonaws.com/" + poolID
+	if header.Alg != "RS256" || claims.Iss != wantIss || claims.Aud != clientID || claims.TokenUse != "id" ||
+		claims.Email != "dev@example.com" {
+		t.Errorf("header %+v, claims %+v; want RS256, iss %s, aud %s", header, claims, wantIss, clientID)
+	}
+	t.Logf("ID token lifetime: %s", time.Duration(claims.Exp-claims.Iat)*time.Second)
+
+	if testEnv.Moto == nil || testEnv.CognitoEndpoint != testEnv.Moto.Endpoint() {
+		t.Skip("JWKS location checked only against moto")
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, testEnv.CognitoEndpoint+"/"+poolID+"/.well-known/jwks.json", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var jwks struct {
+		Keys []struct{ Kid, Kty, Alg, N, E string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jwks); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("JWKS: %s, %v", resp.Status, err)
+	}
+	// The token must verify with the JWKS key its kid names, as API Gateway's JWT authorizer does.
+	i := slices.IndexFunc(jwks.Keys, func(k struct{ Kid, Kty, Alg, N, E string }) bool { return k.Kid == header.Kid })
+	if i < 0 {
+		t.Fatalf("kid %q not in JWKS %+v", header.Kid, jwks.Keys)
+	}
+	n, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[i].N)
+	e, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[i].E)
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	signed := tok[:strings.LastIndexByte(tok, '.')]
+	sum := sha256.Sum256([]byte(signed))
+	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], jwtPart(t, tok, 2, nil)); err != nil {
+		t.Errorf("ID token does not verify against the JWKS: %v", err)
+	}
+}
+
+func TestStartResetStop(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srv, err := StartMoto(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	if !strings.HasPrefix(srv.Endpoint(), "http://127.0.0.1:") {
+		t.Errorf("endpoint %s is not loopback", srv.Endpoint())
+	}
+
+	// A client of its own: this server is not the shared one. Requests must be signed: moto
+	// picks the service from the signature's credential scope and treats unsigned ones as S3.
+	client := dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.Endpoint()),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	names := map[string]string{}
+	for id := range testEnv.Template.Tables {
+		names[id] = "reset-" + id
+	}
+	if err := CreateTables(ctx, client, testEnv.Template, names); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.ListTables(ctx, &dynamodb.ListTablesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.TableNames) != 0 {
+		t.Errorf("tables after Reset: %v", out.TableNames)
+	}
+
+	pgid := srv.cmd.Process.Pid
+	if err := srv.Stop(); err != nil {
+		t.Errorf("Stop() = %v", err)
+	}
+	if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process group %d still alive after Stop (kill 0: %v)", pgid, err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Errorf("second Stop() = %v", err)
+	}
+	if err := srv.Reset(ctx); err == nil {
+		t.Error("Reset after Stop succeeded")
+	}
+}
+
+func TestMotoMissing(t *testing.T) {
+	t.Parallel()
+	// A package named moto without a server module, first on the path, hides the real one, as
+	// on a machine with an unrelated moto or none at all.
+	shadow := t.TempDir()
+	if err := os.Mkdir(filepath.Join(shadow, "moto"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shadow, "moto", "__init__.py"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, opts := range map[string]Options{
+		"no interpreter": {Python: filepath.Join(t.TempDir(), "python3")},
+		"no module":      {Env: []string{"PYTHONPATH=" + shadow}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, err := StartMoto(t.Context(), opts)
+			if err == nil {
+				_ = srv.Stop()
+				t.Fatal("StartMoto succeeded")
+			}
+			if !errors.Is(err, ErrMotoNotInstalled) || !strings.Contains(err.Error(), `moto is required: pip install "moto[server]"`) {
+				t.Errorf("err = %v", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestMotoDiesEarly(t *testing.T) {
+	t.Parallel()
+	// A moto.server that fails at startup: the error must carry its output.
+	fake := t.TempDir()
+	if err := os.Mkdir(filepath.Join(fake, "moto"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for file, src := range map[string]string{
+		"__init__.py": "",
+		"server.py":   "import sys\nprint('starting', flush=True)\nsys.exit('fatal: config is broken')\n",
+	} {
+		if err := os.WriteFile(filepath.Join(fake, "moto", file), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := StartMoto(t.Context(), Options{Env: []string{"PYTHONPATH=" + fake}})
+	if err == nil || errors.Is(err, ErrMotoNotInstalled) || !strings.Contains(err.Error(), "fatal: config is broken") ||
+		!strings.Contains(err.Error(), "starting") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestMotoStartTimeout(t *testing.T) {
+	t.Parallel()
+	// A moto.server that never answers: StartMoto gives up and kills it.
+	fake := t.TempDir()
+	if err := os.Mkdir(filepath.Join(fake, "moto"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for file, src := range map[string]string{
+		"__init__.py": "",
+		"server.py":   "import time\nprint('hanging', flush=True)\ntime.sleep(60)\n",
+	} {
+		if err := os.WriteFile(filepath.Join(fake, "moto", file), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	_, err := StartMoto(t.Context(), Options{Env: []string{"PYTHONPATH=" + fake}, StartTimeout: 700 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "hanging") {
+		t.Errorf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("StartMoto took %s to give up", d)
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := newTailBuffer(16)
+	for i := range 10 {
+		fmt.Fprintf(b, "line %d\n", i)
+	}
+	if got := b.tail(2); got != "line 8\nline 9" {
+		t.Errorf("tail = %q", got)
+	}
+	if len(b.buf) > 16 {
+		t.Errorf("buffer grew to %d bytes", len(b.buf))
+	}
+}

@@ -1,0 +1,242 @@
+// Package localaws is the local AWS that tests and `make dev` run against: a moto server started
+// and stopped by the caller, and the template's tables and user pool created in it (or in any
+// endpoint named by AWS_ENDPOINT_URL_*) from template.yaml itself, so the local schema cannot drift
+// from the deployed one.
+package localaws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrMotoNotInstalled is returned (wrapped) by StartMoto when the interpreter or the moto module
+// is missing; the machine image ships moto, other machines install it with the command in the
+// message.
+var ErrMotoNotInstalled = errors.New(`moto is required: pip install "moto[server]"`)
+
+// Options configures StartMoto. The zero value starts `python3 -m moto.server` on a free port.
+type Options struct {
+	// Python is the interpreter that has moto installed; default "python3".
+	Python string
+	// Port is the loopback port to listen on; 0 picks a free one.
+	Port int
+	// Env is appended to the server's environment (PYTHONPATH and the like).
+	Env []string
+	// StartTimeout bounds the wait for the server to answer; default 15 s.
+	StartTimeout time.Duration
+}
+
+// Server is a running moto server in its own process group.
+type Server struct {
+	cmd      *exec.Cmd
+	endpoint string
+	out      *tailBuffer
+	done     chan struct{} // closed once the process has exited and been reaped
+	waitErr  error         // valid after done is closed
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// httpClient polls readiness and calls the moto API; one per process.
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// errPortTaken is the race between picking a free port and moto binding it.
+var errPortTaken = errors.New("port already in use")
+
+// StartMoto starts `python -m moto.server` on 127.0.0.1 and returns once it answers HTTP. The
+// module is started directly rather than through the moto_server script, whose wrapper would hide
+// the real process from Stop. ctx bounds only the startup; the server runs until Stop.
+func StartMoto(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Python == "" {
+		opts.Python = "python3"
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 15 * time.Second
+	}
+	for attempt := 0; ; attempt++ {
+		port := opts.Port
+		if port == 0 {
+			p, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			port = p
+		}
+		s, err := startMoto(ctx, opts, port)
+		if errors.Is(err, errPortTaken) && opts.Port == 0 && attempt < 3 {
+			continue
+		}
+		return s, err
+	}
+}
+
+// freePort asks the kernel for an unused loopback port. Another process may take it before moto
+// binds it; StartMoto retries when that happens.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startMoto(ctx context.Context, opts Options, port int) (*Server, error) {
+	cmd := exec.Command(opts.Python, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = append(os.Environ(), opts.Env...)
+	out := newTailBuffer(64 << 10)
+	cmd.Stdout, cmd.Stderr = out, out
+	setProcAttrs(cmd)
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w (%v)", ErrMotoNotInstalled, err)
+		}
+		return nil, fmt.Errorf("start moto: %w", err)
+	}
+	s := &Server{cmd: cmd, endpoint: "http://127.0.0.1:" + strconv.Itoa(port), out: out, done: make(chan struct{})}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.done)
+	}()
+
+	deadline := time.NewTimer(opts.StartTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s.answers(ctx) {
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, s.exitError(opts.Python)
+		case <-ctx.Done():
+			s.Stop()
+			return nil, fmt.Errorf("start moto: %w", ctx.Err())
+		case <-deadline.C:
+			s.Stop()
+			return nil, fmt.Errorf("moto did not answer on %s within %s; output:\n%s", s.endpoint, opts.StartTimeout, out.tail(20))
+		case <-tick.C:
+		}
+	}
+}
+
+// answers reports whether the server responds to its dashboard URL, a cheap request that touches
+// no service backend.
+func (s *Server) answers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.endpoint+"/moto-api/", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// exitError explains an exit during startup from the server's last output lines.
+func (s *Server) exitError(python string) error {
+	tail := s.out.tail(20)
+	switch {
+	case strings.Contains(tail, "No module named"):
+		// moto itself, or one of its server extras (flask, werkzeug), is missing.
+		return fmt.Errorf("%w (%s -m moto.server: %s)", ErrMotoNotInstalled, python, lastLine(tail))
+	case strings.Contains(tail, "Address already in use"):
+		return fmt.Errorf("moto on %s: %w", s.endpoint, errPortTaken)
+	case strings.Contains(tail, "command not found"), strings.Contains(tail, "No such file or directory"):
+		return fmt.Errorf("%w (%s: %s)", ErrMotoNotInstalled, python, lastLine(tail))
+	}
+	return fmt.Errorf("moto exited during startup (%v); output:\n%s", s.waitErr, tail)
+}
+
+// Endpoint is the server's base URL, e.g. http://127.0.0.1:43211, for every service.
+func (s *Server) Endpoint() string { return s.endpoint }
+
+// Stop terminates the server's process group (SIGTERM, then SIGKILL after 5 s) and waits for it.
+// It is safe to call more than once. It returns an error, with the server's last output, if the
+// server had already died on its own, since tests that ran against it then saw a dead endpoint.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		select {
+		case <-s.done:
+			s.stopErr = fmt.Errorf("moto had already exited (%v); output:\n%s", s.waitErr, s.out.tail(20))
+			return
+		default:
+		}
+		terminate(s.cmd.Process)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			kill(s.cmd.Process)
+			<-s.done
+		}
+	})
+	return s.stopErr
+}
+
+// Reset clears all of the server's state (every table, pool and user) via POST /moto-api/reset.
+func (s *Server) Reset(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint+"/moto-api/reset", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reset moto: %s", resp.Status)
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written to it: moto logs every request, so a long test
+// run would otherwise hold all of them in memory for an error message that needs a few lines.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// tail returns the last n lines.
+func (b *tailBuffer) tail(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(string(b.buf), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func lastLine(s string) string {
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}

@@ -1,0 +1,153 @@
+package localaws
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"codex/infra/samtemplate"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// CreateTables creates every table of tpl, named by names (logical id → physical name), waits
+// until each is ACTIVE and enables TTL where the template does. The schema comes only from the
+// template, so local tables cannot drift from deployed ones.
+func CreateTables(ctx context.Context, client *dynamodb.Client, tpl *samtemplate.Template, names map[string]string) error {
+	ids := slices.Sorted(maps.Keys(tpl.Tables))
+	for _, id := range ids {
+		name, ok := names[id]
+		if !ok {
+			return fmt.Errorf("no physical name for table %s", id)
+		}
+		if _, err := client.CreateTable(ctx, tpl.Tables[id].CreateTableInput(name)); err != nil {
+			return fmt.Errorf("create table %s (%s): %w", id, name, err)
+		}
+	}
+	// Create everything first and wait afterwards: real DynamoDB takes seconds per table.
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = time.Second, 5*time.Second
+	})
+	for _, id := range ids {
+		name := names[id]
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 2*time.Minute); err != nil {
+			return fmt.Errorf("wait for table %s (%s): %w", id, name, err)
+		}
+		if attr := tpl.Tables[id].TTLAttribute; attr != "" {
+			_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+				TableName:               aws.String(name),
+				TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(attr), Enabled: aws.Bool(true)},
+			})
+			if err != nil {
+				return fmt.Errorf("enable TTL on table %s (%s): %w", id, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// standardAttributes are Cognito's standard user attributes, all readable by default.
+var standardAttributes = []string{
+	"address", "birthdate", "email", "email_verified", "family_name", "gender", "given_name", "locale",
+	"middle_name", "name", "nickname", "phone_number", "phone_number_verified", "picture",
+	"preferred_username", "profile", "updated_at", "website", "zoneinfo",
+}
+
+// CreateUserPool creates the template's user pool and its app client (the template must have
+// exactly one client) and returns their ids; if only the client fails, poolID is still returned so
+// the caller can delete the pool. Names that are !Sub of parameters resolve to the
+// parameters' defaults; ${AWS::Region} to the client's region.
+func CreateUserPool(ctx context.Context, client *cip.Client, tpl *samtemplate.Template) (poolID, clientID string, err error) {
+	if len(tpl.UserPoolClients) != 1 {
+		return "", "", fmt.Errorf("template has %d user pool clients; CreateUserPool supports exactly one", len(tpl.UserPoolClients))
+	}
+	c := tpl.UserPoolClients[slices.Collect(maps.Keys(tpl.UserPoolClients))[0]]
+	pool := tpl.UserPools[c.UserPool]
+	if pool == nil {
+		return "", "", fmt.Errorf("user pool client %s: no user pool %q in the template", c.LogicalID, c.UserPool)
+	}
+	names := map[string]string{"AWS::Region": client.Options().Region, "AWS::Partition": "aws"}
+	poolName, err := tpl.Resolve(pool.Name, names)
+	if err != nil {
+		return "", "", fmt.Errorf("user pool %s name: %w", pool.LogicalID, err)
+	}
+	clientName, err := tpl.Resolve(c.Name, names)
+	if err != nil {
+		return "", "", fmt.Errorf("user pool client %s name: %w", c.LogicalID, err)
+	}
+
+	pin := &cip.CreateUserPoolInput{
+		PoolName:              aws.String(poolName),
+		AdminCreateUserConfig: &ciptypes.AdminCreateUserConfigType{AllowAdminCreateUserOnly: pool.AllowAdminCreateUserOnly},
+	}
+	for _, a := range pool.AutoVerifiedAttributes {
+		pin.AutoVerifiedAttributes = append(pin.AutoVerifiedAttributes, ciptypes.VerifiedAttributeType(a))
+	}
+	for _, a := range pool.UsernameAttributes {
+		pin.UsernameAttributes = append(pin.UsernameAttributes, ciptypes.UsernameAttributeType(a))
+	}
+	if pp := pool.PasswordPolicy; pp != nil {
+		pin.Policies = &ciptypes.UserPoolPolicyType{PasswordPolicy: &ciptypes.PasswordPolicyType{
+			MinimumLength:                 aws.Int32(int32(pp.MinimumLength)),
+			RequireLowercase:              pp.RequireLowercase,
+			RequireUppercase:              pp.RequireUppercase,
+			RequireNumbers:                pp.RequireNumbers,
+			RequireSymbols:                pp.RequireSymbols,
+			TemporaryPasswordValidityDays: int32(pp.TemporaryPasswordValidityDays),
+		}}
+	}
+	pout, err := client.CreateUserPool(ctx, pin)
+	if err != nil {
+		return "", "", fmt.Errorf("create user pool %s: %w", pool.LogicalID, err)
+	}
+	poolID = aws.ToString(pout.UserPool.Id)
+
+	cin := &cip.CreateUserPoolClientInput{
+		UserPoolId:                 aws.String(poolID),
+		ClientName:                 aws.String(clientName),
+		GenerateSecret:             c.GenerateSecret,
+		PreventUserExistenceErrors: ciptypes.PreventUserExistenceErrorTypes(c.PreventUserExistenceErrors),
+		RefreshTokenValidity:       int32(c.RefreshTokenValidity),
+	}
+	// Cognito lets a client without ReadAttributes read every attribute, so deployed ID tokens
+	// carry email; moto 5.2.1 puts only the listed attributes into ID tokens. Listing the
+	// standard attributes restores the deployed behaviour.
+	cin.ReadAttributes = c.ReadAttributes
+	if cin.ReadAttributes == nil {
+		cin.ReadAttributes = standardAttributes
+	}
+	if c.AccessTokenValidity > 0 {
+		cin.AccessTokenValidity = aws.Int32(int32(c.AccessTokenValidity))
+	}
+	if c.IDTokenValidity > 0 {
+		cin.IdTokenValidity = aws.Int32(int32(c.IDTokenValidity))
+	}
+	if u := c.TokenValidityUnits; u != (samtemplate.TokenValidityUnits{}) {
+		cin.TokenValidityUnits = &ciptypes.TokenValidityUnitsType{
+			AccessToken:  ciptypes.TimeUnitsType(u.AccessToken),
+			IdToken:      ciptypes.TimeUnitsType(u.IDToken),
+			RefreshToken: ciptypes.TimeUnitsType(u.RefreshToken),
+		}
+	}
+	for _, f := range c.ExplicitAuthFlows {
+		cin.ExplicitAuthFlows = append(cin.ExplicitAuthFlows, ciptypes.ExplicitAuthFlowsType(f))
+	}
+	// The deployed client allows only SRP, which needs a client-side SRP implementation; tests
+	// and `make dev` sign in with a plain password instead, so the local client also allows
+	// USER_PASSWORD_AUTH. The tokens are the same, and the JWT authorizer does not care how
+	// they were obtained.
+	if pw := ciptypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth; !slices.Contains(cin.ExplicitAuthFlows, pw) {
+		cin.ExplicitAuthFlows = append(cin.ExplicitAuthFlows, pw)
+	}
+	cout, err := client.CreateUserPoolClient(ctx, cin)
+	if err != nil {
+		return poolID, "", fmt.Errorf("create user pool client %s: %w", c.LogicalID, err)
+	}
+	return poolID, aws.ToString(cout.UserPoolClient.ClientId), nil
+}
