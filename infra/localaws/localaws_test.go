@@ -368,3 +368,69 @@ func TestTailBuffer(t *testing.T) {
 		t.Errorf("buffer grew to %d bytes", len(b.buf))
 	}
 }
+
+// TestSetupUsesEndpointFromEnvironment runs sequentially (t.Setenv): Setup must use an endpoint
+// the environment names instead of starting moto.
+func TestSetupUsesEndpointFromEnvironment(t *testing.T) {
+	ext, err := StartMoto(t.Context(), Options{}) // stands in for DynamoDB Local or LocalStack
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ext.Stop() })
+	t.Setenv(envEndpoint, ext.Endpoint())
+	t.Setenv(envEndpointDynamoDB, "")
+	t.Setenv(envEndpointCognito, "")
+
+	env, cleanup, err := Setup(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if env.Moto != nil || env.DynamoDBEndpoint != ext.Endpoint() || env.CognitoEndpoint != ext.Endpoint() {
+		t.Fatalf("env = %v, moto started: %v", env, env.Moto != nil)
+	}
+	var names map[string]string
+	t.Run("tables", func(t *testing.T) { names = env.NewTables(t) })
+	if len(names) == 0 {
+		t.Fatal("no tables")
+	}
+	// The tables went to ext, not to the shared server.
+	_, err = testEnv.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(names["KeysTable"])})
+	var nf *ddbtypes.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("table %s found on the shared server (err %v)", names["KeysTable"], err)
+	}
+}
+
+func TestNeedDummyCredentials(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"} {
+		t.Setenv(k, "")
+	}
+	if !needDummyCredentials(true) || !needDummyCredentials(false) {
+		t.Error("no credentials anywhere: want dummy ones")
+	}
+	t.Setenv("AWS_PROFILE", "sso-dev")
+	if !needDummyCredentials(true) {
+		t.Error("moto only: a profile must not be used")
+	}
+	if needDummyCredentials(false) {
+		t.Error("maybe real AWS: the profile must be kept")
+	}
+	t.Setenv("AWS_PROFILE", "")
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[default]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if needDummyCredentials(false) {
+		t.Error("maybe real AWS: the default profile must be kept")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIA...")
+	if needDummyCredentials(true) {
+		t.Error("credentials in the environment must never be replaced")
+	}
+}
