@@ -1,0 +1,197 @@
+package authorizer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"codex/infra/localaws"
+	"codex/pkg/apikey"
+	"codex/pkg/codex"
+	"codex/pkg/dynamo"
+)
+
+var testEnv *localaws.Env
+
+func TestMain(m *testing.M) {
+	env, cleanup, err := localaws.Setup(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testEnv = env
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// countCalls makes a client count every DynamoDB operation it starts, whatever its outcome.
+func countCalls(n *atomic.Int64) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					n.Add(1)
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+		})
+	}
+}
+
+type fixture struct {
+	store   *dynamo.Store
+	handler Handler
+	calls   *atomic.Int64
+	logs    *bytes.Buffer
+}
+
+func newFixture(t *testing.T, opts ...func(*dynamodb.Options)) fixture {
+	t.Helper()
+	names := testEnv.NewTables(t)
+	tables := dynamo.Tables{Keys: names["KeysTable"], App: names["AppTable"]}
+	calls := new(atomic.Int64)
+	client := dynamodb.New(testEnv.DynamoDB.Options(), append([]func(*dynamodb.Options){countCalls(calls)}, opts...)...)
+	logs := new(bytes.Buffer)
+	return fixture{
+		store:   dynamo.New(testEnv.DynamoDB, tables),
+		handler: Handler{Keys: dynamo.New(client, tables), Log: slog.New(slog.NewJSONHandler(logs, nil))},
+		calls:   calls,
+		logs:    logs,
+	}
+}
+
+// createKey stores a new key for projectID the way the create-key route does.
+func (f fixture) createKey(t *testing.T, projectID string) (codex.APIKey, apikey.Key) {
+	t.Helper()
+	secret, err := apikey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := codex.APIKey{ID: codex.NewID(codex.KeyIDPrefix), ProjectID: projectID, Name: "server",
+		Prefix: secret.DisplayPrefix(), CreatedAt: time.Now(), CreatedBy: "user"}
+	if err := f.store.CreateKey(context.Background(), k, secret.Hash(), apikey.HashVersion); err != nil {
+		t.Fatal(err)
+	}
+	return k, secret
+}
+
+func request(authorization string) events.APIGatewayV2CustomAuthorizerV2Request {
+	return events.APIGatewayV2CustomAuthorizerV2Request{
+		Version:        "2.0",
+		Type:           "REQUEST",
+		RouteKey:       "GET /v1/whoami",
+		IdentitySource: []string{authorization},
+		Headers:        map[string]string{"authorization": authorization},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1"},
+	}
+}
+
+func TestAllowRevokeDeny(t *testing.T) {
+	t.Parallel()
+	f, ctx := newFixture(t), context.Background()
+	project := codex.NewID(codex.ProjectIDPrefix)
+	k, secret := f.createKey(t, project)
+
+	resp, err := f.handler.Handle(ctx, request("Bearer "+secret.Secret()))
+	if err != nil || !resp.IsAuthorized {
+		t.Fatalf("valid key: %+v, %v; want allowed", resp, err)
+	}
+	if resp.Context["project_id"] != project || resp.Context["key_id"] != k.ID {
+		t.Fatalf("context = %v; want project %s key %s", resp.Context, project, k.ID)
+	}
+	if f.calls.Load() != 1 {
+		t.Fatalf("%d DynamoDB calls for one decision, want 1", f.calls.Load())
+	}
+
+	if err := f.store.DeleteKey(ctx, project, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = f.handler.Handle(ctx, request("Bearer "+secret.Secret()))
+	if err != nil || resp.IsAuthorized {
+		t.Fatalf("revoked key: %+v, %v; want denied", resp, err)
+	}
+	if strings.Contains(f.logs.String(), secret.Secret()) {
+		t.Fatal("the log holds the key")
+	}
+}
+
+func TestMalformedIsDeniedWithoutDynamoDB(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, secret := f.createKey(t, codex.NewID(codex.ProjectIDPrefix))
+	s := secret.Secret()
+	flipped := []byte(s)
+	flipped[10] ^= 'a' ^ 'b' // still base62, wrong checksum
+	if flipped[10] == s[10] {
+		flipped[10] = 'Z'
+	}
+	for name, header := range map[string]string{
+		"missing":        "",
+		"no scheme":      s,
+		"basic":          "Basic " + s,
+		"two spaces":     "Bearer  " + s,
+		"bad checksum":   "Bearer " + string(flipped),
+		"truncated":      "Bearer " + s[:len(s)-1],
+		"other prefix":   "Bearer sk_live_" + s[4:],
+		"jwt":            "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig",
+		"huge":           "Bearer " + strings.Repeat("A", 1<<16),
+		"invalid utf-8":  "Bearer \xff\xfe",
+		"trailing space": "Bearer " + s + " ",
+	} {
+		resp, err := f.handler.Handle(context.Background(), request(header))
+		if err != nil || resp.IsAuthorized {
+			t.Errorf("%s: %+v, %v; want a plain deny", name, resp, err)
+		}
+	}
+	if n := f.calls.Load(); n != 0 {
+		t.Fatalf("malformed headers caused %d DynamoDB calls, want 0", n)
+	}
+	if strings.Contains(f.logs.String(), s[4:20]) {
+		t.Fatal("the log holds part of the key")
+	}
+}
+
+func TestUnknownKeyIsDenied(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	stranger, _ := apikey.Generate() // well formed, never stored
+	resp, err := f.handler.Handle(context.Background(), request("Bearer "+stranger.Secret()))
+	if err != nil || resp.IsAuthorized {
+		t.Fatalf("unknown key: %+v, %v; want denied", resp, err)
+	}
+	if f.calls.Load() != 1 {
+		t.Fatalf("%d DynamoDB calls, want 1", f.calls.Load())
+	}
+}
+
+// TestDynamoDBDownFailsClosed points the authorizer at a port nobody listens on: it must return an
+// error (API Gateway answers 500) and never allow.
+func TestDynamoDBDownFailsClosed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String("http://127.0.0.1:1")
+		o.RetryMaxAttempts = 1
+	})
+	_, secret := f.createKey(t, codex.NewID(codex.ProjectIDPrefix))
+	resp, err := f.handler.Handle(context.Background(), request("Bearer "+secret.Secret()))
+	if err == nil || resp.IsAuthorized {
+		t.Fatalf("DynamoDB unreachable: %+v, %v; want an error and no allow", resp, err)
+	}
+	if err != ErrLookup {
+		t.Fatalf("error %v leaks detail to API Gateway; want ErrLookup", err)
+	}
+	if !strings.Contains(f.logs.String(), "key lookup failed") {
+		t.Fatalf("the failure is not logged: %s", f.logs.String())
+	}
+}
