@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -11,7 +12,8 @@ import (
 	"codex/pkg/dynamo/dynamotest"
 )
 
-// testEnv is the local AWS the handler tests that need storage run against (see dynamotest).
+// testEnv is the local AWS the handler tests that need storage run against (moto, started for the
+// run unless AWS_ENDPOINT_URL_DYNAMODB names another server).
 var testEnv *localaws.Env
 
 func TestMain(m *testing.M) {
@@ -26,10 +28,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// newTestStore returns a DynamoDB store over fresh copies of the template's tables, deleted when t
-// ends.
+// newTestStore returns a store over fresh copies of the template's tables, deleted when t ends.
 func newTestStore(t *testing.T) *dynamo.Store {
 	t.Helper()
 	names := testEnv.NewTables(t)
 	return dynamo.New(testEnv.DynamoDB, dynamo.Tables{Keys: names["KeysTable"], App: names["AppTable"]})
+}
+
+// fixtureRequest loads an API Gateway payload 2.0 event captured in testdata.
+func fixtureRequest(t *testing.T, name string) Request {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req Request
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
