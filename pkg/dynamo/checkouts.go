@@ -149,27 +149,39 @@ func (s *Store) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{{Put: recPut}, {Put: &put}},
 	})
-	if err == nil {
-		return nil, nil
-	}
-	var tc *types.TransactionCanceledException
-	if errors.As(err, &tc) && len(tc.CancellationReasons) == 2 {
-		switch r := tc.CancellationReasons[0]; aws.ToString(r.Code) {
-		case "ConditionalCheckFailed":
-			// The key is taken and live; its record came back with the cancellation
-			// (ReturnValuesOnConditionCheckFailure), so no second read is needed.
-			if r.Item == nil {
-				return nil, fmt.Errorf("create checkout %s: idempotency record not returned with its failed condition", c.ID)
-			}
-			return unmarshalIdempotency(r.Item)
-		case "TransactionConflict":
-			// Another transaction on the same record is in flight: the same key in a concurrent
-			// request. Its outcome is unknown yet, so the client must retry later.
-			return nil, codex.Errorf(codex.CodeIdempotencyInUse,
-				"another request with this Idempotency-Key is in progress; retry after it completes")
+	if err != nil {
+		existing, err := idempotentOutcome(err)
+		if err != nil {
+			return nil, fmt.Errorf("create checkout %s: %w", c.ID, err)
 		}
+		return existing, nil
 	}
-	return nil, fmt.Errorf("create checkout %s: %w", c.ID, err)
+	return nil, nil
+}
+
+// idempotentOutcome interprets the failure of the transaction that puts an idempotency record
+// (first) and its checkout (second): the live record that holds the key, CodeIdempotencyInUse, or
+// the error itself.
+func idempotentOutcome(err error) (*codex.IdempotencyRecord, error) {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) || len(tc.CancellationReasons) != 2 {
+		return nil, err
+	}
+	switch r := tc.CancellationReasons[0]; aws.ToString(r.Code) {
+	case "ConditionalCheckFailed":
+		// The key is taken and live; its record came back with the cancellation
+		// (ReturnValuesOnConditionCheckFailure), so no second read is needed.
+		if r.Item == nil {
+			return nil, errors.New("idempotency record not returned with its failed condition")
+		}
+		return unmarshalIdempotency(r.Item)
+	case "TransactionConflict":
+		// Another transaction on the same record is in flight: the same key in a concurrent
+		// request, whose outcome is not known yet. The client retries after it.
+		return nil, codex.Errorf(codex.CodeIdempotencyInUse,
+			"another request with this Idempotency-Key is in progress; retry after it completes")
+	}
+	return nil, err
 }
 
 // GetCheckout is one strongly consistent GetItem, so a checkout is readable as soon as its creation

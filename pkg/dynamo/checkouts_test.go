@@ -2,11 +2,16 @@ package dynamo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"codex/pkg/codex"
 )
@@ -278,5 +283,35 @@ func TestCheckoutKeys(t *testing.T) {
 	// An idempotency key that looks like another sort key stays inside its own prefix.
 	if sk := idempotencySK("KEY#x"); !strings.HasPrefix(sk, "IDEMPOTENCY#") {
 		t.Error(sk)
+	}
+}
+
+// TestIdempotentOutcome covers the cancellation a serialised moto never produces: a transaction
+// conflict, which DynamoDB reports while another request's transaction on the same record is in
+// flight.
+func TestIdempotentOutcome(t *testing.T) {
+	reasons := func(first string, item map[string]types.AttributeValue) error {
+		return fmt.Errorf("op: %w", &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{
+			{Code: aws.String(first), Item: item}, {Code: aws.String("None")},
+		}})
+	}
+	if _, err := idempotentOutcome(reasons("TransactionConflict", nil)); codex.ErrorCode(err) != codex.CodeIdempotencyInUse {
+		t.Errorf("conflict: %v", err)
+	}
+	put, err := idempotencyPut("app", testRecord("prj_A", "k", "fp", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := idempotentOutcome(reasons("ConditionalCheckFailed", put.Item))
+	if err != nil || rec.Fingerprint != "fp" || rec.ProjectID != "prj_A" || rec.Key != "k" {
+		t.Errorf("condition failed: %+v, %v", rec, err)
+	}
+	if _, err := idempotentOutcome(reasons("ConditionalCheckFailed", nil)); err == nil || codex.ErrorCode(err) != codex.CodeInternal {
+		t.Errorf("condition failed without the item: %v", err)
+	}
+	for _, e := range []error{reasons("ThrottlingError", nil), errors.New("network")} {
+		if _, err := idempotentOutcome(e); codex.ErrorCode(err) != codex.CodeInternal {
+			t.Errorf("%v: %v", e, err)
+		}
 	}
 }
