@@ -24,7 +24,7 @@ build-ListCheckoutsFunction:  ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./funct
 # The function list is read from the targets above, so there is no second list to keep in step.
 FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MAKEFILE_LIST)))
 
-.PHONY: help build test lint unit cfn-lint tidy-check clean
+.PHONY: help build test lint unit fuzz cfn-lint tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -32,10 +32,18 @@ help: ## list the targets
 build: ## build every function for Lambda (linux/$(GOARCH)) into bin/<LogicalId>/bootstrap
 	@set -e; for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=$(CURDIR)/bin/$$f; done
 
-test: lint unit ## lint, then every test (starts and stops its own moto server)
+test: lint unit fuzz ## lint, every test (each starts and stops its own moto), a short run of every fuzz target
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+FUZZTIME ?= 5s
+fuzz: ## run every fuzz target for FUZZTIME (default 5s) each
+	@set -e; for file in $$(git ls-files --cached --others --exclude-standard '*_test.go' | xargs grep -l '^func Fuzz'); do \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "fuzz $$target ($$(dirname $$file), $(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) ./$$(dirname $$file); \
+	  done; done
 
 lint: cfn-lint tidy-check ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \

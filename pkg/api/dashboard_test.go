@@ -211,7 +211,7 @@ func mustParse(t *testing.T, s string) apikey.Key {
 // request id; the detail is in the log.
 func TestInternalErrorsSayNothing(t *testing.T) {
 	t.Parallel()
-	broken := dynamodb.New(testEnv.DynamoDB.Options(), func(o *dynamodb.Options) {
+	broken := dynamodb.New(localAWS(t).DynamoDB.Options(), func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String("http://127.0.0.1:1")
 		o.RetryMaxAttempts = 1
 	})

@@ -3,8 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
+	"sync"
 	"testing"
 
 	"codex/infra/localaws"
@@ -12,27 +12,38 @@ import (
 	"codex/pkg/dynamo/dynamotest"
 )
 
-// testEnv is the local AWS the handler tests that need storage run against (moto, started for the
-// run unless AWS_ENDPOINT_URL_DYNAMODB names another server).
-var testEnv *localaws.Env
+// The local AWS for tests that need storage (moto, unless AWS_ENDPOINT_URL_DYNAMODB names another
+// server) starts on first use, so pure tests and fuzz workers do not pay for a server they never use.
+var (
+	envOnce    sync.Once
+	testEnv    *localaws.Env
+	envCleanup func()
+	envErr     error
+)
+
+func localAWS(t *testing.T) *localaws.Env {
+	t.Helper()
+	envOnce.Do(func() { testEnv, envCleanup, envErr = dynamotest.Setup(context.Background()) })
+	if envErr != nil {
+		t.Fatal(envErr)
+	}
+	return testEnv
+}
 
 func TestMain(m *testing.M) {
-	env, cleanup, err := dynamotest.Setup(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testEnv = env
 	code := m.Run()
-	cleanup()
+	if envCleanup != nil {
+		envCleanup()
+	}
 	os.Exit(code)
 }
 
 // newTestStore returns a store over fresh copies of the template's tables, deleted when t ends.
 func newTestStore(t *testing.T) *dynamo.Store {
 	t.Helper()
-	names := testEnv.NewTables(t)
-	return dynamo.New(testEnv.DynamoDB, dynamo.Tables{Keys: names["KeysTable"], App: names["AppTable"]})
+	env := localAWS(t)
+	names := env.NewTables(t)
+	return dynamo.New(env.DynamoDB, dynamo.Tables{Keys: names["KeysTable"], App: names["AppTable"]})
 }
 
 // fixtureRequest loads an API Gateway payload 2.0 event captured in testdata.
