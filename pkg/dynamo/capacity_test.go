@@ -37,7 +37,7 @@ func TestCheckoutCapacity(t *testing.T) {
 	largest := largestCheckout(t, "prj_A")
 	typicalSize, largestSize := mustSize(t, marshalCheckout, typical), mustSize(t, marshalCheckout, largest)
 	rec := testRecord("prj_A", "0b1f3c2e-7d8a-4f4e-9b1a-2c3d4e5f6a7b", strings.Repeat("f", 64), t0)
-	rec.Body = strings.Repeat("x", 700) // about the size of a typical checkout's JSON response
+	rec.Body = strings.Repeat("x", 550) // the size of a typical checkout's JSON response
 	recPut, err := idempotencyPut("app", rec)
 	if err != nil {
 		t.Fatal(err)
