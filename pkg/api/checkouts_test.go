@@ -265,3 +265,32 @@ func TestCheckoutPageURL(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// FuzzCreateCheckoutBody checks that no body makes decoding or validation fail with anything but a
+// client error, and that whatever passes keeps amount_total within its documented bound.
+func FuzzCreateCheckoutBody(f *testing.F) {
+	for _, s := range []string{
+		validBody, "", "{}", `{"line_items":[null]}`, `{"line_items":[{"unit_amount":1e400}]}`,
+		`{"metadata":{"a":null,"b":1}}`, `{"line_items":[{"name":"x","unit_amount":99999999,"quantity":1000}],"currency":"JPY"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		p, err := decodeCheckoutParams(&Request{Body: body})
+		if err == nil {
+			p, err = p.Validate()
+		}
+		if err != nil {
+			if codex.ErrorCode(err) == codex.CodeInternal {
+				t.Fatalf("internal error for %q: %v", body, err)
+			}
+			return
+		}
+		if total := p.AmountTotal(); total < 1 || total > codex.MaxAmountTotal {
+			t.Fatalf("amount_total %d for %q", total, body)
+		}
+		if again, _ := p.Validate(); again.Fingerprint() != p.Fingerprint() {
+			t.Fatalf("validating twice changes the fingerprint of %q", body)
+		}
+	})
+}
