@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -136,7 +137,16 @@ func (s *Store) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex
 	if rec == nil {
 		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) && ccf.Item != nil {
+			// The SDK retries a PutItem whose response was lost; if the first attempt was
+			// written, the retry finds exactly this checkout, which is success, not a collision.
+			if existing, uerr := unmarshalCheckout(ccf.Item); uerr == nil && reflect.DeepEqual(existing, c) {
+				return nil, nil
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create checkout %s: %w", c.ID, err)
 		}
@@ -146,6 +156,8 @@ func (s *Store) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex
 	if err != nil {
 		return nil, err
 	}
+	// The SDK gives the transaction a ClientRequestToken and keeps it across its retries, so a
+	// retry of a transaction that was committed succeeds instead of failing its conditions.
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{{Put: recPut}, {Put: &put}},
 	})

@@ -56,6 +56,19 @@ func TestCheckoutRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, c) {
 		t.Fatalf("read back\n%+v\nwant\n%+v", got, c)
 	}
+	// Writing the same checkout again is what an SDK retry of a written PutItem does: success.
+	// Another checkout under the same id would be a collision: an error, and no overwrite.
+	if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+		t.Fatalf("retried write: %v", err)
+	}
+	clash := c
+	clash.AmountTotal++
+	if _, err := s.CreateCheckout(ctx, clash, nil); err == nil {
+		t.Fatal("a different checkout overwrote one with the same id")
+	}
+	if got, _ := s.GetCheckout(ctx, "prj_A", c.ID); got.AmountTotal != c.AmountTotal {
+		t.Fatal("overwritten")
+	}
 
 	// A checkout without the optional fields reads back with empty, not nil, metadata.
 	p, _ := codex.CheckoutParams{LineItems: c.LineItems, Currency: "jpy", SuccessURL: c.SuccessURL, CancelURL: c.CancelURL}.Validate()
