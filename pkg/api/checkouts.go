@@ -140,6 +140,10 @@ func (h CreateCheckout) Serve(ctx context.Context, req *Request) (Response, erro
 	c := codex.NewCheckout(p.ProjectID, params, now)
 	// Rendered before the write because, with a key, the exact bytes are stored for replays.
 	resp := JSON(http.StatusCreated, h.view(c, now))
+	if resp.StatusCode != http.StatusCreated {
+		// JSON could not encode the view; never store (and later replay) that as the outcome.
+		return Response{}, errors.New("encode checkout view")
+	}
 	if !hasKey {
 		if _, err := h.Store.CreateCheckout(ctx, c, nil); err != nil {
 			return Response{}, err
