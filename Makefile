@@ -20,6 +20,12 @@ build-WhoamiFunction:         ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./funct
 build-CreateCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-checkout
 build-GetCheckoutFunction:    ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/get-checkout
 build-ListCheckoutsFunction:  ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-checkouts
+build-CreateButtonFunction:   ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-button
+build-ListButtonsFunction:    ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-buttons
+build-DeleteButtonFunction:   ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/delete-button
+build-PublicGetButtonFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/public-get-button
+build-PublicCreateCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/public-create-checkout
+build-PublicGetCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/public-get-checkout
 
 # The function list is read from the targets above, so there is no second list to keep in step.
 FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MAKEFILE_LIST)))

@@ -10,6 +10,7 @@
 //	            PROJECT#<id>  KEY#<key id>          reference from a key id to its hash, for deletion
 //	            CHECKOUT#<id> CHECKOUT              a checkout; GSI1 lists a project's (see checkouts.go)
 //	            PROJECT#<id>  IDEMPOTENCY#<key>     an Idempotency-Key's stored response, with a ttl
+//	            PROJECT#<id>  BUTTON#<button id>    a buy button; archived ones stay (see buttons.go)
 package dynamo
 
 import (
@@ -30,6 +31,7 @@ type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
