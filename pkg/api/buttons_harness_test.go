@@ -1,0 +1,155 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"codex/api/openapi"
+	"codex/pkg/codex"
+	"codex/pkg/dynamo"
+)
+
+// world serves every route of template.yaml over one store, as the deployed functions do over one
+// table pair, with a clock the test moves. Every exchange is validated against the published
+// OpenAPI document (api/openapi/openapi.yaml): a response the document does not allow fails the test
+// where it happens.
+type world struct {
+	t      *testing.T
+	store  *dynamo.Store
+	clock  *clock
+	spec   *openapi.Validator
+	routes map[string]Route
+	logs   *bytes.Buffer
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	spec, err := openapi.NewValidator(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, store: newTestStore(t), clock: &clock{now: time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)}, spec: spec, logs: new(bytes.Buffer)}
+	w.routes = worldRoutes(w.store, w.tick)
+	return w
+}
+
+// worldRoutes wires every route of template.yaml to s, as its function's main.go does.
+func worldRoutes(s *dynamo.Store, now codex.Clock) map[string]Route {
+	checkouts := Checkouts{Store: s, Now: now, PageURL: testPageURL}
+	return map[string]Route{
+		"POST /projects":                                                   CreateProject{Projects: s, Now: now},
+		"GET /projects":                                                    ListProjects{Projects: s},
+		"POST /projects/{project_id}/keys":                                 CreateKey{Projects: s, Keys: s, Now: now},
+		"GET /projects/{project_id}/keys":                                  ListKeys{Projects: s, Keys: s},
+		"DELETE /projects/{project_id}/keys/{key_id}":                      DeleteKey{Projects: s, Keys: s},
+		"POST /projects/{project_id}/buttons":                              CreateButton{Projects: s, Buttons: s, Now: now},
+		"GET /projects/{project_id}/buttons":                               ListButtons{Projects: s, Buttons: s},
+		"DELETE /projects/{project_id}/buttons/{button_id}":                DeleteButton{Projects: s, Buttons: s, Now: now},
+		"GET /v1/whoami":                                                   Whoami{},
+		"POST /v1/checkouts":                                               CreateCheckout{checkouts},
+		"GET /v1/checkouts":                                                ListCheckouts{checkouts},
+		"GET /v1/checkouts/{checkout_id}":                                  GetCheckout{checkouts},
+		"GET /public/projects/{project_id}/buttons/{button_id}":            PublicGetButton{Buttons: s},
+		"POST /public/projects/{project_id}/buttons/{button_id}/checkouts": PublicCreateCheckout{Buttons: s, Checkouts: s, Now: now, PageURL: testPageURL},
+		"GET /public/checkouts/{checkout_id}":                              PublicGetCheckout{Checkouts: s, Now: now},
+	}
+}
+
+// tick is the handlers' clock: every reading is a millisecond later, so creation times differ.
+func (w *world) tick() time.Time {
+	w.clock.Add(time.Millisecond)
+	return w.clock.Now()
+}
+
+// call is one request: req must carry its route key and path parameters.
+func (w *world) call(req Request) Response {
+	w.t.Helper()
+	route, ok := w.routes[req.RouteKey]
+	if !ok {
+		w.t.Fatalf("no route %q", req.RouteKey)
+	}
+	req.RequestContext.RouteKey = req.RouteKey
+	resp, err := Handler(slog.New(slog.NewJSONHandler(w.logs, nil)), route)(context.Background(), req)
+	if err != nil {
+		w.t.Fatalf("%s returned a Go error: %v", req.RouteKey, err)
+	}
+	method, tmpl, _ := strings.Cut(req.RouteKey, " ")
+	path := tmpl
+	for k, v := range req.PathParameters {
+		path = strings.ReplaceAll(path, "{"+k+"}", url.PathEscape(v))
+	}
+	ex := openapi.Exchange{
+		Method: method, Path: path, RequestHeader: http.Header{}, RequestBody: []byte(req.Body),
+		Status: resp.StatusCode, Header: http.Header{}, Body: []byte(resp.Body),
+	}
+	if len(req.QueryStringParameters) > 0 {
+		ex.Query = url.Values{}
+		for k, v := range req.QueryStringParameters {
+			ex.Query.Set(k, v)
+		}
+	}
+	for k, v := range req.Headers {
+		ex.RequestHeader.Set(k, v)
+	}
+	for k, v := range resp.Headers {
+		ex.Header.Set(k, v)
+	}
+	if err := w.spec.Validate(context.Background(), ex); err != nil {
+		w.t.Errorf("the response does not match api/openapi/openapi.yaml: %v", err)
+	}
+	return resp
+}
+
+// dashboard calls a dashboard route as user.
+func (w *world) dashboard(user, routeKey string, params map[string]string, body string) Response {
+	w.t.Helper()
+	req := fixtureRequest(w.t, "dashboard-request.json")
+	req.RouteKey, req.PathParameters, req.Body = routeKey, params, body
+	req.RequestContext.Authorizer.JWT.Claims["sub"] = user
+	return w.call(req)
+}
+
+// merchant calls a /v1 route with the key of project.
+func (w *world) merchant(project, routeKey string, params, query map[string]string, body string) Response {
+	w.t.Helper()
+	req := fixtureRequest(w.t, "merchant-request.json")
+	req.RouteKey, req.PathParameters, req.QueryStringParameters, req.Body = routeKey, params, query, body
+	if body != "" {
+		req.Headers["content-type"] = "application/json"
+	}
+	req.RequestContext.Authorizer.Lambda = map[string]any{"project_id": project, "key_id": "key_" + strings.TrimPrefix(project, "prj_")}
+	return w.call(req)
+}
+
+// public calls a public route, as a browser on a merchant's page would: no credentials.
+func (w *world) public(routeKey string, params map[string]string, body string) Response {
+	w.t.Helper()
+	req := fixtureRequest(w.t, "public-request.json")
+	req.RouteKey, req.PathParameters, req.Body = routeKey, params, body
+	if req.RequestContext.Authorizer != nil {
+		w.t.Fatal("the public fixture carries an authorizer context")
+	}
+	return w.call(req)
+}
+
+// project creates a project owned by user and returns its id.
+func (w *world) project(user, name string) string {
+	w.t.Helper()
+	resp := w.dashboard(user, "POST /projects", nil, `{"name":"`+name+`"}`)
+	wantStatus(w.t, resp, http.StatusCreated)
+	return decodeInto[projectView](w.t, resp).ID
+}
+
+// button creates a button in project as user and returns it.
+func (w *world) button(user, project, body string) buttonView {
+	w.t.Helper()
+	resp := w.dashboard(user, "POST /projects/{project_id}/buttons", map[string]string{"project_id": project}, body)
+	wantStatus(w.t, resp, http.StatusCreated)
+	return decodeInto[buttonView](w.t, resp)
+}
