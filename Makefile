@@ -32,6 +32,20 @@ FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MA
 
 .PHONY: help build test lint unit fuzz cfn-lint tidy-check clean
 
+# make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock, stack.json
+# and the bootstraps it builds (for this machine's GOARCH, not Lambda's arm64); make dev-token finds
+# the running stack there. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
+# order of logical id. USER names the local user only when given on the command line, so that the
+# login name in the environment's USER is not picked up.
+.PHONY: dev dev-token
+DEV_ADDR  ?= 127.0.0.1:3000
+DEV_STATE ?= $(CURDIR)/.dev
+DEV_USER   = $(if $(filter command line,$(origin USER)),$(USER),alice)
+# Built under a temporary name and renamed: a running `make dev` keeps its binary, and a second one
+# reaches the "already running" check instead of failing to overwrite it.
+DEV_BIN    = $(DEV_STATE)/bin/dev
+DEV_BUILD  = mkdir -p $(DEV_STATE)/bin && tmp=$(DEV_BIN).$$$$ && $(GO) build -o $$tmp ./infra/dev && mv -f $$tmp $(DEV_BIN)
+
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
@@ -63,6 +77,14 @@ cfn-lint:
 
 tidy-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go mod tidy would change go.mod/go.sum: run it and commit"; exit 1; }
+
+dev: ## the whole API on http://$(DEV_ADDR), on local AWS (moto), until Ctrl-C
+	@$(DEV_BUILD)
+	@exec $(DEV_BIN) serve -addr $(DEV_ADDR) -state $(DEV_STATE)
+
+dev-token: ## print an ID token for USER (default alice) of the running make dev
+	@$(DEV_BUILD)
+	@$(DEV_BIN) token -user $(DEV_USER) -state $(DEV_STATE)
 
 clean: ## remove build output
 	rm -rf bin .aws-sam

@@ -1,0 +1,119 @@
+// Command dev runs the local stack: `make dev` runs `dev serve` and `make dev-token` runs
+// `dev token`. See the README's "Run it locally".
+//
+//	dev serve [-addr 127.0.0.1:3000] [-state .dev] [-v]   the whole API until Ctrl-C
+//	dev token [-user alice] [-state .dev]                 an ID token of a local user, on stdout
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"codex/infra/devstack"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "token":
+		err = token(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dev:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: dev serve [-addr host:port] [-state dir] [-v] | dev token [-user name] [-state dir]")
+	os.Exit(2)
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:3000", "listen address (keep it on loopback)")
+	state := fs.String("state", ".dev", "state directory: lock, stack.json, built functions")
+	verbose := fs.Bool("v", false, "debug logs (the emulator's START/END/REPORT lines)")
+	_ = fs.Parse(args)
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	// The first Ctrl-C (or SIGTERM) stops the stack in order; a second one exits at once, and
+	// the kernel then kills the emulators and moto (they die with their parent).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(os.Stderr, "dev: second interrupt, exiting now")
+		os.Exit(130)
+	}()
+
+	stateDir, err := filepath.Abs(*state)
+	if err != nil {
+		return err
+	}
+	s, err := devstack.Start(ctx, devstack.Options{Addr: *addr, StateDir: stateDir, Log: log})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return errors.New("interrupted while starting; everything started was stopped")
+		}
+		return err
+	}
+	fmt.Print(s.Describe())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case serveErr = <-s.Served():
+	}
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped", "seconds", time.Since(start).Round(10*time.Millisecond).Seconds())
+	return serveErr
+}
+
+func token(args []string) error {
+	fs := flag.NewFlagSet("token", flag.ExitOnError)
+	user := fs.String("user", "alice", "local user name; created on first use")
+	state := fs.String("state", ".dev", "state directory of the running stack")
+	_ = fs.Parse(args)
+
+	st, err := devstack.ReadState(*state)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := st.Token(ctx, st.Cognito(), *user)
+	if err != nil {
+		return err
+	}
+	// Only the token goes to stdout, so that TOKEN=$(make -s dev-token) works.
+	fmt.Println(tok)
+	return nil
+}

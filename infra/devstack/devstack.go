@@ -1,0 +1,418 @@
+// Package devstack starts the whole API on one machine from template.yaml: every function's
+// bootstrap built by its Makefile target (as `sam build` does), moto as DynamoDB and Cognito with the
+// template's tables and user pool, and the local gateway serving the template's routes with each
+// function under the Lambda Runtime Interface Emulator. `make dev` and the end-to-end test both
+// start the stack with Start, so the test exercises exactly what developers run.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"codex/infra/gateway"
+	"codex/infra/localaws"
+	"codex/infra/samtemplate"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Options configures Start. The zero value serves on 127.0.0.1:3000 from the module in the
+// working directory (or above it), with state in its .dev directory.
+type Options struct {
+	// Root is the module root holding template.yaml and the Makefile; default: found from the
+	// working directory.
+	Root string
+	// Addr is the listen address of the first API; default 127.0.0.1:3000. Each HttpApi of the
+	// template is served on its own port (they have distinct URLs in AWS too), in order of logical
+	// id from Addr's port upwards; with port 0 each gets a free port (tests).
+	Addr string
+	// StateDir holds the lock, stack.json and the built bootstraps; default <Root>/.dev.
+	StateDir string
+	// CacheDir holds the emulator binary, built once per version; default <Root>/.dev/bin, shared
+	// by every stack of the checkout.
+	CacheDir string
+	// Region is the local region; default us-east-1.
+	Region string
+	// MaxInstances bounds each function's emulators (concurrent invocations); default 4.
+	MaxInstances int
+	// Log receives progress, the gateway's access log and the functions' output.
+	Log *slog.Logger
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	State
+
+	log      *slog.Logger
+	lockFile *os.File
+	stateDir string
+	servers  []*http.Server
+	served   chan error
+	moto     *localaws.Server
+	pools    map[string]*gateway.RIEPool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start builds and starts everything and returns once the gateway serves requests. On any error
+// (or when ctx ends first) it stops whatever it had started. The stack runs until Close; ctx
+// bounds only the start.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	if runtime.GOOS != "linux" {
+		// The Makefile builds GOOS=linux bootstraps, which only run on Linux.
+		return nil, fmt.Errorf("the local stack runs the functions' Linux binaries, so it needs Linux (this is %s)", runtime.GOOS)
+	}
+	if opts.Root == "" {
+		if opts.Root, err = findRoot(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:3000"
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = filepath.Join(opts.Root, ".dev")
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = filepath.Join(opts.Root, ".dev", "bin")
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	log := opts.Log
+	s = &Stack{log: log, stateDir: opts.StateDir, pools: map[string]*gateway.RIEPool{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+
+	// The lock first: a second `make dev` must say so, not fail on the port or rebuild.
+	if s.lockFile, err = lock(opts.StateDir); err != nil {
+		return s, err
+	}
+	os.Remove(filepath.Join(opts.StateDir, stateFile))
+
+	tpl, err := samtemplate.Load(filepath.Join(opts.Root, "template.yaml"))
+	if err != nil {
+		return s, err
+	}
+	if err := tpl.Validate(); err != nil {
+		return s, fmt.Errorf("template.yaml has problems:\n%s", indent(err.Error()))
+	}
+	apis := servedAPIs(tpl)
+	if len(apis) == 0 {
+		return s, errors.New("template.yaml has no HttpApi routes to serve")
+	}
+	// The ports next, so that a port in use fails at once rather than after the builds.
+	listeners, err := listen(opts.Addr, apis)
+	if err != nil {
+		return s, err
+	}
+	defer func() {
+		if err != nil {
+			for _, ln := range listeners {
+				ln.Close()
+			}
+		}
+	}()
+	s.APIs = map[string]string{}
+	for i, id := range apis {
+		s.APIs[id] = "http://" + listeners[i].Addr().String()
+	}
+	s.URL = s.APIs[apis[0]]
+	fns, usedBy, err := servedFunctions(tpl)
+	if err != nil {
+		return s, err
+	}
+	if err := checkTargets(ctx, opts.Root, fns, usedBy); err != nil {
+		return s, err
+	}
+
+	log.Info("starting", "functions", len(fns), "state", opts.StateDir)
+	var (
+		wg                   sync.WaitGroup
+		motoErr, buildErr    error
+		rieErr               error
+		bootstraps           map[string]string
+		rieBin               string
+		started              = time.Now()
+		buildCtx, cancelRest = context.WithCancel(ctx)
+	)
+	defer cancelRest()
+	wg.Go(func() {
+		s.moto, motoErr = localaws.StartMoto(ctx, localaws.Options{})
+		if motoErr != nil {
+			cancelRest() // no point building for a stack that cannot start
+		}
+	})
+	wg.Go(func() { rieBin, rieErr = gateway.BuildRIE(buildCtx, opts.Root, opts.CacheDir) })
+	wg.Go(func() {
+		bootstraps, buildErr = buildFunctions(buildCtx, opts.Root, filepath.Join(opts.StateDir, "functions"), fns, usedBy)
+	})
+	wg.Wait()
+	if motoErr != nil {
+		return s, motoErr
+	}
+	if err := errors.Join(rieErr, buildErr); err != nil {
+		return s, err
+	}
+	if ctx.Err() != nil {
+		return s, ctx.Err()
+	}
+	log.Info("built", "functions", len(bootstraps), "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
+
+	if err := s.createResources(ctx, tpl, opts.Region); err != nil {
+		return s, err
+	}
+
+	names, apiIDs := localNames(tpl, opts.Region, s.Tables, s.UserPoolID, s.UserPoolClientID)
+	invokers := map[string]gateway.Invoker{}
+	var envProblems []error
+	for _, id := range fns {
+		fn := tpl.Functions[id]
+		env, err := functionEnv(tpl, fn, names, opts.Region, s.moto.Endpoint())
+		if err != nil {
+			envProblems = append(envProblems, err)
+			continue
+		}
+		pool := gateway.NewRIEPool(gateway.RIEFunction{
+			Name: id, Bootstrap: bootstraps[id], Env: env,
+			Timeout: time.Duration(fn.Timeout) * time.Second, MemoryMB: fn.MemorySize,
+		}, gateway.RIEOptions{Binary: rieBin, MaxInstances: opts.MaxInstances, Log: log})
+		s.pools[id] = pool
+		invokers[id] = pool
+	}
+	if err := errors.Join(envProblems...); err != nil {
+		return s, err
+	}
+	endpoint := s.moto.Endpoint()
+	var handlers []http.Handler
+	for _, id := range apis {
+		gw, err := gateway.New(gateway.Config{
+			Template:  tpl,
+			API:       id,
+			Functions: invokers,
+			Names:     names,
+			Region:    opts.Region,
+			AccountID: accountID,
+			APIID:     apiIDs[id],
+			JWKSURL:   func(issuer string) string { return localJWKS(issuer, endpoint) },
+			Log:       log.With("api", id),
+		})
+		if err != nil {
+			return s, fmt.Errorf("%s: %w", id, err)
+		}
+		handlers = append(handlers, gw)
+	}
+	s.served = make(chan error, len(apis))
+	for i, h := range handlers {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		s.servers = append(s.servers, srv)
+		go func() { s.served <- srv.Serve(listeners[i]) }()
+	}
+
+	s.PID, s.Region, s.Endpoint = os.Getpid(), opts.Region, endpoint
+	if err := writeStateFile(opts.StateDir, &s.State); err != nil {
+		return s, err
+	}
+	log.Info("ready", "apis", s.APIs, "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
+	return s, nil
+}
+
+// createResources creates the template's tables and user pool in moto.
+func (s *Stack) createResources(ctx context.Context, tpl *samtemplate.Template, region string) error {
+	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	db := dynamodb.New(dynamodb.Options{Region: region, BaseEndpoint: aws.String(s.moto.Endpoint()), Credentials: creds})
+	s.Tables = map[string]string{}
+	for id := range tpl.Tables {
+		s.Tables[id] = stackName + "-" + id
+	}
+	if err := localaws.CreateTables(ctx, db, tpl, s.Tables); err != nil {
+		return err
+	}
+	if len(tpl.UserPoolClients) == 0 {
+		return nil
+	}
+	st := State{Region: region, Endpoint: s.moto.Endpoint()}
+	poolID, clientID, err := localaws.CreateUserPool(ctx, st.Cognito(), tpl)
+	if err != nil {
+		return err
+	}
+	s.UserPoolID, s.UserPoolClientID = poolID, clientID
+	return nil
+}
+
+// cognitoIssuer is the issuer of a Cognito user pool's tokens.
+var cognitoIssuer = regexp.MustCompile(`^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/([^/]+)$`)
+
+// localJWKS serves a local user pool's keys from moto, which publishes them at
+// <endpoint>/<pool id>/.well-known/jwks.json; other issuers use OpenID Connect discovery.
+func localJWKS(issuer, endpoint string) string {
+	if m := cognitoIssuer.FindStringSubmatch(issuer); m != nil {
+		return endpoint + "/" + m[1] + "/.well-known/jwks.json"
+	}
+	return ""
+}
+
+// servedAPIs lists the APIs that have routes, in order of logical id.
+func servedAPIs(tpl *samtemplate.Template) []string {
+	var apis []string
+	for _, r := range tpl.Routes() {
+		if !slices.Contains(apis, r.API) {
+			apis = append(apis, r.API)
+		}
+	}
+	slices.Sort(apis)
+	return apis
+}
+
+// listen opens one listener per API: addr's port for the first, the following ports for the
+// others (or free ports when addr's port is 0).
+func listen(addr string, apis []string) ([]net.Listener, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: bad port", addr)
+	}
+	var lns []net.Listener
+	for i, id := range apis {
+		p := 0
+		if port != 0 {
+			p = port + i
+		}
+		a := net.JoinHostPort(host, strconv.Itoa(p))
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("cannot serve %s on %s (%v): another program uses the port; stop it or choose another address", id, a, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+// servedFunctions lists the functions the API needs (route targets and Lambda authorizers), each
+// with the routes that use it, for messages that name both.
+func servedFunctions(tpl *samtemplate.Template) ([]string, map[string][]string, error) {
+	usedBy := map[string][]string{}
+	for _, r := range tpl.Routes() {
+		key := r.Method + " " + r.Path
+		usedBy[r.Function] = append(usedBy[r.Function], "route "+key)
+		if r.Authorizer == "" {
+			continue
+		}
+		api := tpl.HTTPAPIs[r.API]
+		if api == nil || api.Authorizers[r.Authorizer] == nil {
+			continue // Validate reported it
+		}
+		if l := api.Authorizers[r.Authorizer].Lambda; l != nil && l.Function != "" {
+			if !slices.Contains(usedBy[l.Function], "authorizer "+r.Authorizer) {
+				usedBy[l.Function] = append(usedBy[l.Function], "authorizer "+r.Authorizer)
+			}
+		}
+	}
+	if len(usedBy) == 0 {
+		return nil, nil, errors.New("template.yaml has no HttpApi routes to serve")
+	}
+	return slices.Sorted(maps.Keys(usedBy)), usedBy, nil
+}
+
+// findRoot returns the nearest directory at or above the working directory with a go.mod.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod at or above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Close stops the gateway (letting requests in flight finish for up to five seconds), every
+// emulator and runtime, and moto, then removes the state file and releases the lock. It is safe to
+// call more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		for _, srv := range s.servers {
+			if err := srv.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		cancel()
+		var wg sync.WaitGroup
+		for _, p := range s.pools {
+			wg.Go(func() { _ = p.Close() })
+		}
+		wg.Wait()
+		if s.moto != nil {
+			if err := s.moto.Stop(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if s.lockFile != nil {
+			os.Remove(filepath.Join(s.stateDir, stateFile))
+			s.lockFile.Close() // releases the flock
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// Served returns a channel that receives the server's error if it stops on its own.
+func (s *Stack) Served() <-chan error { return s.served }
+
+// Describe is the banner `make dev` prints once the stack is ready: where everything is, and what
+// to run next.
+func (s *Stack) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nCodex is running on local AWS (moto at %s, region %s):\n", s.Endpoint, s.Region)
+	for _, id := range slices.Sorted(maps.Keys(s.APIs)) {
+		fmt.Fprintf(&b, "  %-16s %s\n", id, s.APIs[id])
+	}
+	fmt.Fprintf(&b, "  %-16s %s (app client %s)\n", "user pool", s.UserPoolID, s.UserPoolClientID)
+	for _, id := range slices.Sorted(maps.Keys(s.Tables)) {
+		fmt.Fprintf(&b, "  %-16s %s\n", id, s.Tables[id])
+	}
+	fmt.Fprintf(&b, "\nNext, in another terminal (the README's \"Run it locally\" has the whole walk-through):\n")
+	fmt.Fprintf(&b, "  API=%s\n", s.URL)
+	fmt.Fprintf(&b, "  TOKEN=$(make -s dev-token USER=alice)\n")
+	fmt.Fprintf(&b, "  curl -s -X POST $API/projects -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"My shop\"}'\n")
+	fmt.Fprintf(&b, "\nCtrl-C stops everything; the data lives in moto's memory and goes with it.\n\n")
+	return b.String()
+}

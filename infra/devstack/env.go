@@ -1,0 +1,107 @@
+package devstack
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"codex/infra/samtemplate"
+)
+
+// Fixed identities of the local stack, used in ARNs and names.
+const (
+	accountID = "123456789012"
+	stackName = "codex-local"
+)
+
+// localNames maps the template's logical ids (and their GetAtt attributes) to the local stack's
+// physical values, for samtemplate.Resolve. A reference to anything else fails the start with the
+// function and variable named, rather than reaching a function as a wrong value.
+//
+// It also returns the local API id of each HttpApi: its logical id in lower case.
+func localNames(tpl *samtemplate.Template, region string, tables map[string]string, poolID, clientID string) (names, apiIDs map[string]string) {
+	n := map[string]string{
+		"AWS::Region":    region,
+		"AWS::AccountId": accountID,
+		"AWS::Partition": "aws",
+		"AWS::StackName": stackName,
+		"AWS::URLSuffix": "amazonaws.com",
+	}
+	for id, name := range tables {
+		n[id] = name
+		n[id+".Arn"] = fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region, accountID, name)
+	}
+	for id := range tpl.UserPools {
+		n[id] = poolID
+		n[id+".Arn"] = fmt.Sprintf("arn:aws:cognito-idp:%s:%s:userpool/%s", region, accountID, poolID)
+		n[id+".ProviderName"] = fmt.Sprintf("cognito-idp.%s.amazonaws.com/%s", region, poolID)
+	}
+	for id := range tpl.UserPoolClients {
+		n[id] = clientID
+	}
+	for id := range tpl.Functions {
+		n[id] = id
+		n[id+".Arn"] = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, accountID, id)
+	}
+	apiIDs = map[string]string{samtemplate.ImplicitHTTPAPI: strings.ToLower(samtemplate.ImplicitHTTPAPI)}
+	for id := range tpl.HTTPAPIs {
+		apiIDs[id] = strings.ToLower(id)
+	}
+	for id, apiID := range apiIDs {
+		n[id] = apiID
+	}
+	return n, apiIDs
+}
+
+// reservedEnv are the variables Lambda sets itself and refuses in a function's configuration.
+var reservedEnv = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true,
+	"AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true,
+	"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_LAMBDA_RUNTIME_API": true,
+	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+}
+
+// functionEnv is a function's whole environment: what Lambda provides (region, the log format
+// from LoggingConfig, dummy credentials standing in for the execution role), the local endpoints,
+// and the template's variables (Globals merged) with references resolved to local names. Nothing
+// comes from the developer's environment.
+func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[string]string, region, endpoint string) ([]string, error) {
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"TZ=:UTC",
+		"AWS_REGION=" + region,
+		"AWS_DEFAULT_REGION=" + region,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
+		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + endpoint,
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + fn.LogicalID,
+	}
+	if fn.Handler != "" {
+		env = append(env, "_HANDLER="+fn.Handler)
+	}
+	if fn.LogFormat != "" {
+		env = append(env, "AWS_LAMBDA_LOG_FORMAT="+fn.LogFormat)
+	}
+	var problems []string
+	for _, k := range slices.Sorted(maps.Keys(fn.Environment)) {
+		if reservedEnv[k] {
+			problems = append(problems, fmt.Sprintf("%s is reserved by Lambda and cannot be set", k))
+			continue
+		}
+		v, err := tpl.Resolve(fn.Environment[k], names)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", k, err))
+			continue
+		}
+		env = append(env, k+"="+v)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("function %s environment: %s", fn.LogicalID, strings.Join(problems, "; "))
+	}
+	return env, nil
+}

@@ -1,0 +1,389 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// RIEFunction is a function to run under the Lambda Runtime Interface Emulator.
+type RIEFunction struct {
+	Name      string // logical id; the function's AWS_LAMBDA_FUNCTION_NAME
+	Bootstrap string // the built bootstrap executable
+	// Env is the function's whole environment ("KEY=value"); nothing is inherited from this
+	// process, so a developer's own AWS credentials or endpoints never reach a function.
+	Env      []string
+	Timeout  time.Duration // the template's Timeout, enforced by the emulator
+	MemoryMB int
+}
+
+// RIEOptions configures an RIEPool.
+type RIEOptions struct {
+	// Binary is the aws-lambda-rie executable.
+	Binary string
+	// MaxInstances bounds the emulators (execution environments) of the function; default 4.
+	MaxInstances int
+	// Log receives the function's output (one record per line) and the emulator's errors.
+	Log *slog.Logger
+}
+
+// RIEPool runs a function's real bootstrap under aws-lambda-rie. The emulator crashes when
+// invocations overlap, so each emulator serves one invocation at a time and the pool holds up to
+// MaxInstances of them, started on demand: the model of Lambda execution environments. An
+// emulator whose process died, or whose invocation was abandoned at the integration timeout (it
+// would still be busy), is stopped and replaced by a fresh one on the next invocation.
+type RIEPool struct {
+	fn    RIEFunction
+	opts  RIEOptions
+	slots chan struct{}
+
+	mu     sync.Mutex
+	idle   []*emulator
+	all    map[*emulator]bool
+	closed bool
+}
+
+// NewRIEPool returns a pool; no process starts until the first invocation.
+func NewRIEPool(fn RIEFunction, opts RIEOptions) *RIEPool {
+	if opts.MaxInstances <= 0 {
+		opts.MaxInstances = 4
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &RIEPool{fn: fn, opts: opts, slots: make(chan struct{}, opts.MaxInstances), all: map[*emulator]bool{}}
+}
+
+var errPoolClosed = errors.New("function pool is closed")
+
+// Invoke runs one invocation on an idle emulator, starting one if none is idle and the pool is not
+// full, else waiting for one until ctx ends.
+func (p *RIEPool) Invoke(ctx context.Context, payload []byte) (Invocation, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return Invocation{}, ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	e, err := p.get(ctx)
+	if err != nil {
+		return Invocation{}, err
+	}
+	inv, healthy, err := e.invoke(ctx, payload)
+	p.put(e, healthy)
+	return inv, err
+}
+
+func (p *RIEPool) get(ctx context.Context) (*emulator, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errPoolClosed
+	}
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if !e.exited() {
+			return e, nil
+		}
+		p.discard(e)
+		p.mu.Lock()
+	}
+	p.mu.Unlock()
+
+	e, err := startEmulator(ctx, p.fn, p.opts)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		go e.stop()
+		return nil, errPoolClosed
+	}
+	p.all[e] = true
+	return e, nil
+}
+
+func (p *RIEPool) put(e *emulator, healthy bool) {
+	p.mu.Lock()
+	if healthy && !p.closed && !e.exited() {
+		p.idle = append(p.idle, e)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	p.discard(e)
+}
+
+func (p *RIEPool) discard(e *emulator) {
+	p.mu.Lock()
+	delete(p.all, e)
+	p.mu.Unlock()
+	e.stop()
+}
+
+// Close stops every emulator of the pool and the runtimes they started, and waits for them.
+func (p *RIEPool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	all := make([]*emulator, 0, len(p.all))
+	for e := range p.all {
+		all = append(all, e)
+	}
+	p.all, p.idle = map[*emulator]bool{}, nil
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, e := range all {
+		wg.Go(e.stop)
+	}
+	wg.Wait()
+	return nil
+}
+
+// PIDs lists the process ids of the pool's emulators and of the runtimes (bootstraps) they run.
+func (p *RIEPool) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for e := range p.all {
+		pids = append(pids, e.cmd.Process.Pid)
+		pids = append(pids, childPIDs(e.cmd.Process.Pid)...)
+	}
+	return pids
+}
+
+// emulator is one aws-lambda-rie process, in its own process group so that a Ctrl-C aimed at the
+// gateway reaches the gateway alone, which then stops everything in order.
+type emulator struct {
+	fn      string
+	cmd     *exec.Cmd
+	addr    string // the invoke API, 127.0.0.1:port
+	out     *lineLogger
+	done    chan struct{}
+	waitErr error
+	once    sync.Once
+}
+
+const invokePath = "/2015-03-31/functions/function/invocations"
+
+// rieClient talks to every emulator of the process. No client timeout: the caller's context (the
+// integration timeout) bounds each invocation.
+var rieClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}}
+
+// errPortTaken is the race between picking a free port and the emulator binding it.
+var errPortTaken = errors.New("port already in use")
+
+func startEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*emulator, error) {
+	for attempt := 0; ; attempt++ {
+		e, err := tryStartEmulator(ctx, fn, opts)
+		if errors.Is(err, errPortTaken) && attempt < 3 {
+			continue
+		}
+		return e, err
+	}
+}
+
+func tryStartEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*emulator, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	bootstrap, err := filepath.Abs(fn.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	timeout := int((fn.Timeout + time.Second - 1) / time.Second)
+	if timeout < 1 {
+		timeout = 3 // Lambda's default
+	}
+	// Both addresses are given: the emulator's defaults listen on 0.0.0.0:8080.
+	cmd := exec.Command(opts.Binary,
+		"--log-level", "error",
+		"--runtime-interface-emulator-address", addr,
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(ports[1]),
+		bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	// The emulator passes its whole environment to the bootstrap, so this is the function's too.
+	cmd.Env = append(fn.Env,
+		"AWS_LAMBDA_FUNCTION_NAME="+fn.Name,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(fn.MemoryMB),
+		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(timeout),
+		"LAMBDA_TASK_ROOT="+cmd.Dir,
+	)
+	out := newLineLogger(opts.Log, fn.Name)
+	cmd.Stdout, cmd.Stderr = out, out
+	setProcAttrs(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the Lambda emulator for %s: %w", fn.Name, err)
+	}
+	e := &emulator{fn: fn.Name, cmd: cmd, addr: addr, out: out, done: make(chan struct{})}
+	go func() {
+		e.waitErr = cmd.Wait()
+		out.flush()
+		close(e.done)
+	}()
+
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return e, nil
+		}
+		select {
+		case <-e.done:
+			tail := out.tail()
+			if strings.Contains(tail, "address already in use") {
+				return nil, errPortTaken
+			}
+			return nil, fmt.Errorf("the Lambda emulator for %s exited at start (%v): %s", fn.Name, e.waitErr, tail)
+		case <-ctx.Done():
+			e.stop()
+			return nil, ctx.Err()
+		case <-deadline.C:
+			e.stop()
+			return nil, fmt.Errorf("the Lambda emulator for %s did not listen on %s within 10s", fn.Name, addr)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func (e *emulator) exited() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// maxResponseBytes is Lambda's limit on a synchronous invocation's response.
+const maxResponseBytes = 6 << 20
+
+// invoke runs one invocation. healthy is false when the emulator must not be reused.
+func (e *emulator) invoke(ctx context.Context, payload []byte) (inv Invocation, healthy bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+e.addr+invokePath, bytes.NewReader(payload))
+	if err != nil {
+		return Invocation{}, false, err
+	}
+	req.Header.Set("X-Amzn-RequestId", newUUID())
+	resp, err := rieClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The invocation may still be running inside; another one would overlap it.
+			return Invocation{}, false, ctx.Err()
+		}
+		return Invocation{}, false, fmt.Errorf("function %s: the Lambda emulator failed: %w", e.fn, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return Invocation{}, false, ctx.Err()
+		}
+		return Invocation{}, false, fmt.Errorf("function %s: reading the emulator's answer: %w", e.fn, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK && bytes.HasPrefix(body, []byte("Task timed out after")):
+		// The emulator's rendering of a function timeout (Lambda's Sandbox.Timedout); it resets
+		// the runtime itself.
+		doc, _ := json.Marshal(map[string]string{"errorType": "Sandbox.Timedout", "errorMessage": string(body)})
+		return Invocation{Payload: doc, FunctionError: "Unhandled"}, true, nil
+	case resp.StatusCode == http.StatusOK && isErrorDocument(body):
+		// The emulator drops Lambda's X-Amz-Function-Error header, so an error the handler
+		// returned is recognised by the document the runtime client posts for it.
+		return Invocation{Payload: body, FunctionError: "Unhandled"}, !e.exited(), nil
+	case resp.StatusCode == http.StatusOK && len(body) > maxResponseBytes:
+		doc, _ := json.Marshal(map[string]string{"errorType": "Function.ResponseSizeTooLarge",
+			"errorMessage": fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxResponseBytes)})
+		return Invocation{Payload: doc, FunctionError: "Unhandled"}, !e.exited(), nil
+	case resp.StatusCode == http.StatusOK:
+		return Invocation{Payload: body}, !e.exited(), nil
+	case resp.StatusCode == http.StatusBadGateway:
+		// A panic or an exit of the runtime (Runtime.ExitError); the emulator starts a new
+		// runtime on the next invocation, as Lambda does.
+		return Invocation{Payload: body, FunctionError: "Unhandled"}, !e.exited(), nil
+	}
+	return Invocation{}, false, fmt.Errorf("function %s: the Lambda emulator answered %s: %.200s", e.fn, resp.Status, body)
+}
+
+// isErrorDocument reports Lambda's function error document: an object with errorMessage and
+// errorType and nothing but stackTrace or cause besides. A response object always has a
+// statusCode, so no genuine response of this API looks like this.
+func isErrorDocument(body []byte) bool {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil || doc["errorMessage"] == nil || doc["errorType"] == nil {
+		return false
+	}
+	for k := range doc {
+		switch k {
+		case "errorMessage", "errorType", "stackTrace", "cause":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// stop terminates the emulator and its runtime: SIGTERM first, on which the emulator kills the
+// runtime and exits; then SIGKILL to both process groups for anything left after two seconds.
+func (e *emulator) stop() {
+	e.once.Do(func() {
+		pid := e.cmd.Process.Pid
+		runtimes := childPIDs(pid) // the bootstraps run in process groups of their own
+		signalGroup(pid, syscall.SIGTERM)
+		select {
+		case <-e.done:
+		case <-time.After(2 * time.Second):
+			signalGroup(pid, syscall.SIGKILL)
+			<-e.done
+		}
+		for _, r := range runtimes {
+			killRuntime(r)
+		}
+	})
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
