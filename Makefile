@@ -39,6 +39,7 @@ FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MA
 # login name in the environment's USER is not picked up.
 .PHONY: dev dev-token
 DEV_ADDR  ?= 127.0.0.1:3000
+DEV_FLAGS ?=
 DEV_STATE ?= $(CURDIR)/.dev
 DEV_USER   = $(if $(filter command line,$(origin USER)),$(USER),alice)
 # Built under a temporary name and renamed: a running `make dev` keeps its binary, and a second one
@@ -80,7 +81,7 @@ tidy-check:
 
 dev: ## the whole API on http://$(DEV_ADDR), on local AWS (moto), until Ctrl-C
 	@$(DEV_BUILD)
-	@exec $(DEV_BIN) serve -addr $(DEV_ADDR) -state $(DEV_STATE)
+	@exec $(DEV_BIN) serve -addr $(DEV_ADDR) -state $(DEV_STATE) $(DEV_FLAGS)
 
 dev-token: ## print an ID token for USER (default alice) of the running make dev
 	@$(DEV_BUILD)

@@ -20,7 +20,11 @@ func BuildRIE(ctx context.Context, root, cacheDir string) (string, error) {
 	cmd.Dir = root
 	v, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("go list -m %s: %w (is it a tool dependency in go.mod?)", RIEModule, err)
+		var detail []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			detail = ee.Stderr
+		}
+		return "", fmt.Errorf("go list -m %s: %v %s(is it a tool dependency in go.mod?)", RIEModule, err, detail)
 	}
 	bin := filepath.Join(cacheDir, "aws-lambda-rie-"+strings.TrimSpace(string(v)))
 	if _, err := os.Stat(bin); err == nil {

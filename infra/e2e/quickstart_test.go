@@ -1,0 +1,257 @@
+// Package e2e runs the README's quickstart against the whole local stack, started by the same
+// devstack.Start as `make dev`: real bootstraps under the Lambda emulator, moto, the gateway. The
+// quickstart block is executed by bash as written (only the API's port differs), and every
+// "# → " line under a command must match what that command printed, so the README cannot drift
+// from the code.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"codex/infra/devstack"
+)
+
+const quickstartMarker = "<!-- quickstart:"
+
+func TestQuickstart(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq", "make"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the README quickstart needs %s on PATH: %v", tool, err)
+		}
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, expected := readQuickstart(t, filepath.Join(root, "README.md"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var logs syncBuffer
+	state := t.TempDir()
+	start := time.Now()
+	stack, err := devstack.Start(ctx, devstack.Options{
+		Root: root, Addr: "127.0.0.1:0", StateDir: state,
+		Log: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, logs.tail(30))
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			stack.Close()
+		}
+		if t.Failed() {
+			t.Logf("stack log (last lines):\n%s", logs.tail(40))
+		}
+	}()
+	t.Logf("stack started in %s: %v", time.Since(start).Round(100*time.Millisecond), stack.APIs)
+
+	// A second stack on the same state directory refuses to start, and says why.
+	if _, err := devstack.Start(ctx, devstack.Options{Root: root, Addr: "127.0.0.1:0", StateDir: state}); err == nil ||
+		!strings.Contains(err.Error(), "a dev stack is already running") {
+		t.Errorf("second start: %v", err)
+	}
+
+	// The README's block, with the API at this stack's port; the last line exposes the ids and
+	// credentials the block keeps in variables.
+	const readmeAPI = "API=http://127.0.0.1:3000\n"
+	if strings.Count(script, readmeAPI) != 1 {
+		t.Fatalf("the quickstart must set %q exactly once", strings.TrimSpace(readmeAPI))
+	}
+	script = strings.Replace(script, readmeAPI, "API="+stack.URL+"\n", 1) +
+		"printf 'ids %s %s %s %s\\n' \"$PROJECT\" \"$KEY_ID\" \"$KEY\" \"$TOKEN\"\n"
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = root
+	cmd.Env = append(cleanEnv(), "DEV_STATE="+state)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	flow := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("quickstart: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	t.Logf("quickstart ran in %s", time.Since(flow).Round(10*time.Millisecond))
+
+	lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
+	if len(lines) != len(expected)+1 {
+		t.Fatalf("quickstart printed %d lines, want %d (one per \"# → \" line):\n%s", len(lines), len(expected), stdout.String())
+	}
+	for i, want := range expected {
+		if !want.MatchString(lines[i]) {
+			t.Errorf("quickstart output line %d:\n got %s\nwant %s", i+1, lines[i], want)
+		}
+	}
+	// The whoami and the listing are about the key the block created, in its project.
+	ids := strings.Fields(lines[len(lines)-1])
+	if len(ids) != 5 || !strings.Contains(lines[0], `"project_id":"`+ids[1]+`"`) || !strings.Contains(lines[0], `"key_id":"`+ids[2]+`"`) ||
+		!strings.Contains(lines[1], `"id":"`+ids[2]+`"`) {
+		t.Errorf("ids %v do not match the output:\n%s", ids, stdout.String())
+	}
+	// Neither the key nor the token reaches the log (the gateway's or the functions').
+	if len(ids) == 5 {
+		for _, secret := range ids[3:] {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("the stack's log contains a credential (%.8s…)", secret)
+			}
+		}
+	}
+
+	// Close stops everything the stack started.
+	before := descendants(os.Getpid())
+	if len(before) == 0 {
+		t.Fatal("no child processes found before Close")
+	}
+	stopping := time.Now()
+	if err := stack.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	closed = true
+	t.Logf("stack stopped in %s (%d processes)", time.Since(stopping).Round(10*time.Millisecond), len(before))
+	for _, p := range before {
+		if alive(p.pid) {
+			t.Errorf("process %d (%s) survived Close", p.pid, p.cmd)
+		}
+	}
+	if _, err := devstack.ReadState(state); !errors.Is(err, devstack.ErrNotRunning) {
+		t.Errorf("state after Close: %v", err)
+	}
+}
+
+// readQuickstart returns the shell block after the quickstart marker and the expected output of
+// its "# → " lines, where "…" stands for any run of characters other than a double quote.
+func readQuickstart(t *testing.T, path string) (string, []*regexp.Regexp) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), quickstartMarker)
+	if !ok {
+		t.Fatalf("%s has no %s ... --> marker before the quickstart block", path, quickstartMarker)
+	}
+	_, rest, ok = strings.Cut(rest, "\n```sh\n")
+	if !ok {
+		t.Fatal("no ```sh block after the quickstart marker")
+	}
+	block, _, ok := strings.Cut(rest, "\n```")
+	if !ok {
+		t.Fatal("the quickstart block is not closed")
+	}
+	var expected []*regexp.Regexp
+	sc := bufio.NewScanner(strings.NewReader(block))
+	for sc.Scan() {
+		if want, ok := strings.CutPrefix(sc.Text(), "# → "); ok {
+			parts := strings.Split(want, "…")
+			for i := range parts {
+				parts[i] = regexp.QuoteMeta(parts[i])
+			}
+			expected = append(expected, regexp.MustCompile(`^`+strings.Join(parts, `[^"]*`)+`$`))
+		}
+	}
+	if len(expected) == 0 {
+		t.Fatal("the quickstart block has no expected output lines")
+	}
+	return block + "\n", expected
+}
+
+// cleanEnv is this process's environment without what `make test` adds, so that the block runs
+// as in a developer's shell.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "DEV_STATE", "DEV_ADDR":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+type proc struct {
+	pid int
+	cmd string
+}
+
+// descendants lists every live process below pid, from /proc.
+func descendants(pid int) []proc {
+	children := map[int][]proc{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		fields := bytes.Fields(b[close+1:])
+		if len(fields) < 2 || string(fields[0]) == "Z" {
+			continue
+		}
+		p, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+		ppid, _ := strconv.Atoi(string(fields[1]))
+		children[ppid] = append(children[ppid], proc{p, string(b[open+1 : close])})
+	}
+	var out []proc
+	var walk func(int)
+	walk = func(p int) {
+		for _, c := range children[p] {
+			out = append(out, c)
+			walk(c.pid)
+		}
+	}
+	walk(pid)
+	return out
+}
+
+// alive reports a process that exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+	return len(fields) > 0 && string(fields[0]) != "Z"
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
