@@ -235,6 +235,46 @@ func corsHeaders(h http.Header) map[string][]string {
 	return out
 }
 
+// TestEveryOperationOverHTTP answers every operation of the OpenAPI document with a success through
+// the local stack, so that each one's real response (as the gateway delivers it) has been validated
+// against the document by call.
+func TestEveryOperationOverHTTP(t *testing.T) {
+	s := newShop(t, "e2e-dave")
+	want(t, call(t, dashboardAPI, "GET", "/projects", bearer(s.token), ""), http.StatusOK)
+	r := call(t, dashboardAPI, "POST", "/projects/"+s.project+"/keys", bearer(s.token), `{"name":"second"}`)
+	want(t, r, http.StatusCreated)
+	want(t, call(t, dashboardAPI, "GET", "/projects/"+s.project+"/keys", bearer(s.token), ""), http.StatusOK)
+	want(t, call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/keys/"+decode[map[string]any](t, r)["id"].(string), bearer(s.token), ""), http.StatusNoContent)
+	want(t, call(t, dashboardAPI, "GET", "/projects/"+s.project+"/buttons", bearer(s.token), ""), http.StatusOK)
+	want(t, call(t, dashboardAPI, "GET", "/v1/whoami", bearer(s.key), ""), http.StatusOK)
+	h := bearer(s.key)
+	h.Set("Idempotency-Key", "e2e-1")
+	body := `{"line_items":[{"name":"Tea","unit_amount":450,"quantity":2}],"currency":"usd",` +
+		`"success_url":"https://shop.example/ok","cancel_url":"https://shop.example/cart","metadata":{"cart":"c-1"}}`
+	r = call(t, dashboardAPI, "POST", "/v1/checkouts", h, body)
+	want(t, r, http.StatusCreated)
+	if replay := call(t, dashboardAPI, "POST", "/v1/checkouts", h, body); replay.Status != http.StatusCreated || replay.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay %s %v", replay, replay.Header)
+	}
+	id := decode[map[string]any](t, r)["id"].(string)
+	want(t, call(t, dashboardAPI, "GET", "/v1/checkouts/"+id, bearer(s.key), ""), http.StatusOK)
+	want(t, call(t, dashboardAPI, "GET", "/v1/checkouts?limit=5", bearer(s.key), ""), http.StatusOK)
+	want(t, call(t, publicAPI, "GET", s.buttonPath(), nil, ""), http.StatusOK)
+	r = call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", nil, "")
+	want(t, r, http.StatusCreated)
+	want(t, call(t, publicAPI, "GET", "/public/checkouts/"+decode[map[string]any](t, r)["id"].(string), nil, ""), http.StatusOK)
+	want(t, call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/buttons/"+s.button, bearer(s.token), ""), http.StatusNoContent)
+
+	// Refusals by the gateway itself are in the document too.
+	want(t, call(t, dashboardAPI, "GET", "/v1/whoami", nil, ""), http.StatusUnauthorized)
+	want(t, call(t, dashboardAPI, "GET", "/v1/whoami", bearer("cmk_not-a-key"), ""), http.StatusForbidden)
+	want(t, call(t, dashboardAPI, "GET", "/projects", nil, ""), http.StatusUnauthorized)
+
+	if missing := spec.Unexercised(); len(missing) > 0 {
+		t.Fatalf("operations of openapi.yaml never answered with a success over HTTP: %v", missing)
+	}
+}
+
 // TestThrottlingOverHTTP: the public routes' throttle comes from template.yaml (PublicApi's
 // DefaultRouteSettings) and the local gateway honours it: a burst of twice the burst limit, sent at
 // once, gets some 429s with API Gateway's body, and no more successes than the bucket allows. It runs
