@@ -6,7 +6,6 @@
 package buybutton
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -157,13 +156,4 @@ func token(t *testing.T, user string) string {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-func jsonBody(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(bytes.TrimSpace(b))
 }
