@@ -6,6 +6,7 @@ package localaws
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +37,13 @@ type Options struct {
 	// StartTimeout bounds the wait for the server to answer; default 15 s.
 	StartTimeout time.Duration
 }
+
+// siteCustomize serialises moto's DynamoDB requests; see the file for why. Without it, concurrent
+// conditional writes and transactions on moto can both succeed, or a cancelled transaction can
+// erase another request's writes, which real DynamoDB never does.
+//
+//go:embed sitecustomize.py
+var siteCustomize []byte
 
 // Server is a running moto server in its own process group.
 type Server struct {
@@ -93,12 +102,25 @@ func freePort() (int, error) {
 }
 
 func startMoto(ctx context.Context, opts Options, port int) (*Server, error) {
+	patchDir, err := os.MkdirTemp("", "codex-moto-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(patchDir, "sitecustomize.py"), siteCustomize, 0o644); err != nil {
+		os.RemoveAll(patchDir)
+		return nil, err
+	}
+	pythonPath := patchDir
+	if p := os.Getenv("PYTHONPATH"); p != "" {
+		pythonPath += string(os.PathListSeparator) + p
+	}
 	cmd := exec.Command(opts.Python, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Env = append(append(os.Environ(), "PYTHONPATH="+pythonPath), opts.Env...)
 	out := newTailBuffer(64 << 10)
 	cmd.Stdout, cmd.Stderr = out, out
 	setProcAttrs(cmd)
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(patchDir)
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w (%v)", ErrMotoNotInstalled, err)
 		}
@@ -107,6 +129,7 @@ func startMoto(ctx context.Context, opts Options, port int) (*Server, error) {
 	s := &Server{cmd: cmd, endpoint: "http://127.0.0.1:" + strconv.Itoa(port), out: out, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
+		os.RemoveAll(patchDir)
 		close(s.done)
 	}()
 

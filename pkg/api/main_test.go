@@ -9,7 +9,6 @@ import (
 
 	"codex/infra/localaws"
 	"codex/pkg/dynamo"
-	"codex/pkg/dynamo/dynamotest"
 )
 
 // The local AWS for tests that need storage (moto, unless AWS_ENDPOINT_URL_DYNAMODB names another
@@ -23,7 +22,7 @@ var (
 
 func localAWS(t *testing.T) *localaws.Env {
 	t.Helper()
-	envOnce.Do(func() { testEnv, envCleanup, envErr = dynamotest.Setup(context.Background()) })
+	envOnce.Do(func() { testEnv, envCleanup, envErr = localaws.Setup(context.Background()) })
 	if envErr != nil {
 		t.Fatal(envErr)
 	}

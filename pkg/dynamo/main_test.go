@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"codex/infra/localaws"
-	"codex/pkg/dynamo/dynamotest"
 )
 
 // testEnv is the local AWS every test of this package runs against: moto started for the run (see
@@ -16,7 +15,7 @@ import (
 var testEnv *localaws.Env
 
 func TestMain(m *testing.M) {
-	env, cleanup, err := dynamotest.Setup(context.Background())
+	env, cleanup, err := localaws.Setup(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

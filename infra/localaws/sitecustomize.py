@@ -1,4 +1,4 @@
-# Loaded by Python at start-up (via PYTHONPATH) in the moto server that dynamotest starts.
+# Loaded by Python at start-up (via PYTHONPATH) in every moto server localaws.StartMoto starts.
 #
 # moto's server is threaded and its DynamoDB backend has no lock: TransactWriteItems deep-copies the
 # tables, applies its items and, if a condition fails, restores the copy. Two concurrent requests
