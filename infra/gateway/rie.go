@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,7 +222,9 @@ func tryStartEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*em
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	// The emulator passes its whole environment to the bootstrap, so this is the function's too.
-	cmd.Env = append(fn.Env,
+	// Clipped: emulators of one function start concurrently, and appending to fn.Env's spare
+	// capacity would have them write the same backing array (a data race).
+	cmd.Env = append(slices.Clip(fn.Env),
 		"AWS_LAMBDA_FUNCTION_NAME="+fn.Name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(fn.MemoryMB),
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(timeout),
