@@ -264,6 +264,7 @@ func (g *Gateway) addAuthorizer(tpl *samtemplate.Template, a *samtemplate.Author
 
 // gatewayMessages are API Gateway's bodies for the errors it produces itself.
 var gatewayMessages = map[int]string{
+	http.StatusBadRequest:            "Bad Request",
 	http.StatusUnauthorized:          "Unauthorized",
 	http.StatusForbidden:             "Forbidden",
 	http.StatusNotFound:              "Not Found",
@@ -291,6 +292,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Header().Set("Apigw-Requestid", id)
 	var reason string
 	defer func() {
+		if rec.status == 0 {
+			rec.status = http.StatusOK // net/http's default when nothing was written
+		}
 		attrs := []any{"method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
 			"latency_ms", float64(time.Since(start).Microseconds()) / 1000, "request_id", id}
 		if rec.route != "" {
