@@ -276,7 +276,7 @@ func TestEveryOperationOverHTTP(t *testing.T) {
 }
 
 // TestThrottlingOverHTTP: the public routes' throttle comes from template.yaml (PublicApi's
-// DefaultRouteSettings) and the local gateway honours it: a burst of twice the burst limit, sent at
+// DefaultRouteSettings) and the local gateway honours it: three times the burst limit, sent at
 // once, gets some 429s with API Gateway's body, and no more successes than the bucket allows. It runs
 // last in this package and then waits for the bucket to refill.
 func TestThrottlingOverHTTP(t *testing.T) {
@@ -289,7 +289,7 @@ func TestThrottlingOverHTTP(t *testing.T) {
 		t.Fatal("PublicApi has no DefaultRouteSettings throttle")
 	}
 	burst, rate := *rs.ThrottlingBurstLimit, *rs.ThrottlingRateLimit
-	n := 2 * burst
+	n := 3 * burst
 	// Every request to a well-formed unknown id reaches the function and gets a quick 404, unless
 	// the gateway throttles it first.
 	path := "/public/checkouts/chk_" + strings.Repeat("A", 26)
