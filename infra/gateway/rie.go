@@ -112,12 +112,14 @@ func (p *RIEPool) get(ctx context.Context) (*emulator, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
-		go e.stop()
+		// Closed while this one was starting: Close did not see it, so stop it here.
+		p.mu.Unlock()
+		e.stop()
 		return nil, errPoolClosed
 	}
 	p.all[e] = true
+	p.mu.Unlock()
 	return e, nil
 }
 
