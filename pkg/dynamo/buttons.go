@@ -100,28 +100,9 @@ func (s *Store) CreateButton(ctx context.Context, b codex.Button) error {
 // 1 MB), so a button shows up in the list as soon as its creation has returned. Button ids are
 // random, so the order by created_at is made here.
 func (s *Store) ListButtons(ctx context.Context, projectID string) ([]codex.Button, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.tables.App,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: projectPK(projectID)},
-			":sk": &types.AttributeValueMemberS{Value: buttonSKPrefix},
-		},
-		ConsistentRead: aws.Bool(true),
-	}
-	buttons := []codex.Button{}
-	for p := dynamodb.NewQueryPaginator(s.db, in); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list buttons: %w", err)
-		}
-		for _, item := range page.Items {
-			b, err := unmarshalButton(item)
-			if err != nil {
-				return nil, err
-			}
-			buttons = append(buttons, b)
-		}
+	buttons, err := queryAll(ctx, s.db, s.partitionQuery(projectPK(projectID), buttonSKPrefix), unmarshalButton)
+	if err != nil {
+		return nil, fmt.Errorf("list buttons: %w", err)
 	}
 	slices.SortFunc(buttons, func(a, b codex.Button) int {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))

@@ -100,3 +100,37 @@ func Open(ctx context.Context) (*Store, error) {
 	}
 	return New(db, tables), nil
 }
+
+// queryAll runs a query to its last page and decodes every item, so list methods hold only what is
+// particular to them: the key condition and the item shape.
+func queryAll[T any](ctx context.Context, db API, in *dynamodb.QueryInput, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	out := []T{}
+	for p := dynamodb.NewQueryPaginator(db, in); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range page.Items {
+			v, err := decode(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// partitionQuery selects the app-table items of partition pk whose sort key starts with skPrefix,
+// with a strongly consistent read so an item shows up as soon as the write that made it returned.
+func (s *Store) partitionQuery(pk, skPrefix string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName:              &s.tables.App,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":sk": &types.AttributeValueMemberS{Value: skPrefix},
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+}

@@ -80,25 +80,19 @@ func (s *Store) ListKeys(ctx context.Context, projectID string) ([]codex.APIKey,
 		},
 		ScanIndexForward: aws.Bool(false),
 	}
-	keys := []codex.APIKey{}
-	for p := dynamodb.NewQueryPaginator(s.db, in); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
+	keys, err := queryAll(ctx, s.db, in, func(item map[string]types.AttributeValue) (codex.APIKey, error) {
+		var it keyItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return codex.APIKey{}, fmt.Errorf("decode key: %w", err)
+		}
+		created, err := time.Parse(time.RFC3339, it.CreatedAt)
 		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
+			return codex.APIKey{}, fmt.Errorf("decode key %s: %w", it.KeyID, err)
 		}
-		for _, item := range page.Items {
-			var it keyItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, fmt.Errorf("decode key: %w", err)
-			}
-			created, err := time.Parse(time.RFC3339, it.CreatedAt)
-			if err != nil {
-				return nil, fmt.Errorf("decode key %s: %w", it.KeyID, err)
-			}
-			keys = append(keys, codex.APIKey{
-				ID: it.KeyID, ProjectID: it.ProjectID, Name: it.Name, Prefix: it.Prefix, CreatedAt: created,
-			})
-		}
+		return codex.APIKey{ID: it.KeyID, ProjectID: it.ProjectID, Name: it.Name, Prefix: it.Prefix, CreatedAt: created}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
 	}
 	return keys, nil
 }

@@ -76,27 +76,13 @@ func (s *Store) CreateProject(ctx context.Context, p codex.Project) error {
 
 // ListProjects reads the user's memberships, which carry what a list needs, in one query.
 func (s *Store) ListProjects(ctx context.Context, userID string) ([]codex.Project, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.tables.App,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: userPK(userID)},
-			":sk": &types.AttributeValueMemberS{Value: "PROJECT#"},
-		},
-	}
-	var projects []codex.Project
-	for p := dynamodb.NewQueryPaginator(s.db, in); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list projects: %w", err)
-		}
-		for _, item := range page.Items {
+	projects, err := queryAll(ctx, s.db, s.partitionQuery(userPK(userID), "PROJECT#"),
+		func(item map[string]types.AttributeValue) (codex.Project, error) {
 			m, err := unmarshalMembership(item)
-			if err != nil {
-				return nil, err
-			}
-			projects = append(projects, m.Project)
-		}
+			return m.Project, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
 	}
 	sort.SliceStable(projects, func(i, j int) bool { return projects[i].CreatedAt.After(projects[j].CreatedAt) })
 	return projects, nil
