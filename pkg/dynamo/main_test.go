@@ -9,9 +9,8 @@ import (
 	"codex/infra/localaws"
 )
 
-// testEnv is the local AWS every test of this package runs against: moto started for the run (see
-// dynamotest for why not plain localaws.Setup), or the endpoint in AWS_ENDPOINT_URL_DYNAMODB. Tests
-// isolate themselves with their own tables.
+// testEnv is the local AWS every test of this package runs against: moto started for the run, or
+// the endpoint in AWS_ENDPOINT_URL_DYNAMODB. Tests isolate themselves with their own tables.
 var testEnv *localaws.Env
 
 func TestMain(m *testing.M) {
