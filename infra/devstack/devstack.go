@@ -6,6 +6,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,10 @@ type Options struct {
 	Region string
 	// MaxInstances bounds each function's emulators (concurrent invocations); default 4.
 	MaxInstances int
+	// FunctionDynamoDBEndpoint, when set, is the DynamoDB endpoint the functions are given instead
+	// of moto's (the stack itself and State.Endpoint still use moto). Tests put a proxy they
+	// control there to cut DynamoDB off from the functions.
+	FunctionDynamoDBEndpoint string
 	// Log receives progress, the gateway's access log and the functions' output.
 	Log *slog.Logger
 }
@@ -192,7 +197,8 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	var envProblems []error
 	for _, id := range fns {
 		fn := tpl.Functions[id]
-		env, err := functionEnv(tpl, fn, names, opts.Region, s.moto.Endpoint())
+		dynamoDB := cmp.Or(opts.FunctionDynamoDBEndpoint, s.moto.Endpoint())
+		env, err := functionEnv(tpl, fn, names, opts.Region, dynamoDB, s.moto.Endpoint())
 		if err != nil {
 			envProblems = append(envProblems, err)
 			continue

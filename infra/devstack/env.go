@@ -65,10 +65,10 @@ var reservedEnv = map[string]bool{
 }
 
 // functionEnv is a function's whole environment: what Lambda provides (region, the log format
-// from LoggingConfig, dummy credentials standing in for the execution role), the local endpoints,
-// and the template's variables (Globals merged) with references resolved to local names. Nothing
-// comes from the developer's environment.
-func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[string]string, region, endpoint string) ([]string, error) {
+// from LoggingConfig, dummy credentials standing in for the execution role), the local DynamoDB and
+// Cognito endpoints, and the template's variables (Globals merged) with references resolved to
+// local names. Nothing comes from the developer's environment.
+func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[string]string, region, dynamoDB, cognito string) ([]string, error) {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"TZ=:UTC",
@@ -76,8 +76,8 @@ func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[
 		"AWS_DEFAULT_REGION=" + region,
 		"AWS_ACCESS_KEY_ID=test",
 		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
-		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + endpoint,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamoDB,
+		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + cognito,
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + fn.LogicalID,
 	}
