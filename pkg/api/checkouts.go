@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -244,6 +245,9 @@ func decodeCheckoutParams(req *Request) (codex.CheckoutParams, error) {
 // has already passed its UTF-8, duplicate-key and depth checks) and names the parameter at fault by
 // its full path, e.g. line_items[2].unit_amount or line_items[0].colour.
 func decodeElement(raw json.RawMessage, v any, path string) error {
+	if err := checkFieldNames(raw, reflect.TypeOf(v), path); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

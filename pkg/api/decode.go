@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -23,7 +26,9 @@ const (
 
 // DecodeJSON decodes the request body into v strictly: the body must be one JSON object of valid UTF-8
 // with no duplicate keys, no unknown fields, no trailing data and no deeper nesting than the API uses.
-// An empty body decodes as {} so routes whose fields are all optional accept it.
+// Field names are case-sensitive (encoding/json alone would take "NAME" or "Name" for "name", so
+// {"quantity":1,"QUANTITY":100} would be read as 100 here and as 1 by most other parsers). An empty
+// body decodes as {} so routes whose fields are all optional accept it.
 func DecodeJSON(req *Request, v any) error {
 	body, err := rawBody(req)
 	if err != nil {
@@ -33,6 +38,9 @@ func DecodeJSON(req *Request, v any) error {
 		body = []byte("{}")
 	}
 	if err := checkJSON(body); err != nil {
+		return err
+	}
+	if err := checkFieldNames(body, reflect.TypeOf(v), ""); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -146,6 +154,115 @@ func checkJSON(body []byte) error {
 		}
 	}
 	return nil
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// checkFieldNames refuses an object key that encoding/json would match to a struct field of t only
+// case-insensitively ("Name", "NAME", or "ſuccess_url" with a long s, for "success_url"): such a
+// key is an unknown parameter, named by its path (line_items[0].Quantity). Keys that match no field
+// at all are left to the decoder's DisallowUnknownFields, and json.RawMessage values to whoever
+// decodes them (decodeElement checks them the same way). data has passed checkJSON.
+func checkFieldNames(data []byte, t reflect.Type, path string) error {
+	if !hasStruct(t, map[reflect.Type]bool{}) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil // the decoder reports it
+	}
+	return walkFieldNames(v, t, path)
+}
+
+// hasStruct reports whether values of t can hold a struct, the only place a key is matched to a
+// field by name.
+func hasStruct(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == nil || t == rawMessageType || seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return hasStruct(t.Elem(), seen)
+	case reflect.Struct:
+		return true
+	}
+	return false
+}
+
+func walkFieldNames(v any, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == rawMessageType {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil // a type error, which the decoder reports
+		}
+		fields := jsonFields(t)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			param := k
+			if path != "" {
+				param = path + "." + k
+			}
+			if ft, ok := fields[k]; ok {
+				if err := walkFieldNames(obj[k], ft, param); err != nil {
+					return err
+				}
+				continue
+			}
+			for name := range fields {
+				if strings.EqualFold(name, k) {
+					param = truncate(param, 60)
+					return &codex.Error{Code: codex.CodeParameterUnknown, Param: param,
+						Message: fmt.Sprintf("unknown parameter %q: parameter names are case-sensitive (did you mean %q?)", param, name)}
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		arr, _ := v.([]any)
+		for i, e := range arr {
+			if err := walkFieldNames(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		obj, _ := v.(map[string]any)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if err := walkFieldNames(obj[k], t.Elem(), path+"["+k+"]"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of a struct's fields, as encoding/json spells them, to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+			continue
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			maps.Copy(fields, jsonFields(f.Type))
+			continue
+		case name == "":
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	return fields
 }
 
 func truncate(s string, n int) string {
