@@ -3,18 +3,15 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"codex/pkg/codex"
+	"codex/pkg/dynamo/capacity"
 )
 
 // TestCheckoutCapacity pins the DynamoDB operations each checkout route performs, and prints the
@@ -27,8 +24,8 @@ import (
 // placeholder numbers; point AWS_ENDPOINT_URL_DYNAMODB at real DynamoDB (with credentials) to see
 // real ones.
 func TestCheckoutCapacity(t *testing.T) {
-	log := &capacityLog{}
-	client := dynamodb.New(testEnv.DynamoDB.Options(), log.option)
+	log := &capacity.Recorder{}
+	client := dynamodb.New(testEnv.DynamoDB.Options(), log.Option)
 	names := testEnv.NewTables(t)
 	s := New(client, Tables{Keys: names["KeysTable"], App: names["AppTable"]})
 	ctx := context.Background()
@@ -42,7 +39,7 @@ func TestCheckoutCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recSize := itemSize(recPut.Item)
+	recSize := capacity.ItemSize(recPut.Item)
 
 	type row struct {
 		route, scenario string
@@ -97,11 +94,11 @@ func TestCheckoutCapacity(t *testing.T) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n| route | scenario | operations | expected capacity (documented rules) | reported by %s |\n| --- | --- | --- | --- | --- |\n", endpointName())
 	for _, r := range rows {
-		log.reset()
+		log.Reset()
 		if err := r.run(); err != nil {
 			t.Fatalf("%s (%s): %v", r.route, r.scenario, err)
 		}
-		ops, reported := log.summary()
+		ops, reported := log.Summary()
 		if strings.Join(ops, " + ") != strings.Join(r.ops, " + ") {
 			t.Errorf("%s (%s): operations %v, want %v", r.route, r.scenario, ops, r.ops)
 		}
@@ -136,157 +133,17 @@ func mustSize(t *testing.T, marshal func(codex.Checkout) (map[string]types.Attri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return itemSize(item)
+	return capacity.ItemSize(item)
 }
 
-// itemSize is DynamoDB's item size: attribute names plus values, with strings as UTF-8 bytes,
-// numbers as about one byte per two significant digits plus one, and lists and maps as 3 bytes
-// plus one per element plus their contents.
-func itemSize(item map[string]types.AttributeValue) int {
-	n := 0
-	for name, v := range item {
-		n += len(name) + valueSize(v)
-	}
-	return n
-}
+// wcu and rcu are DynamoDB's documented rules (package capacity), formatted for the table.
+func wcu(size int) string { return fmt.Sprint(capacity.WriteUnits(size)) }
 
-func valueSize(v types.AttributeValue) int {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		digits := strings.Trim(strings.TrimLeft(v.Value, "-"), "0")
-		digits = strings.ReplaceAll(digits, ".", "")
-		return (len(digits)+1)/2 + 1
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range v.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	}
-	panic(fmt.Sprintf("itemSize: unexpected %T", v))
-}
-
-// wcu is the write capacity of one standard write of size bytes: 1 per KB, rounded up.
-func wcu(size int) string { return fmt.Sprint(math.Ceil(float64(size) / 1024)) }
-
-// rcu is the read capacity of reading size bytes: 1 per 4 KB rounded up, halved when eventually
-// consistent (a Query sums the sizes of all items read before rounding).
-func rcu(size int, consistent bool) string {
-	units := math.Ceil(float64(size) / 4096)
-	if !consistent {
-		units /= 2
-	}
-	return fmt.Sprint(units)
-}
+func rcu(size int, consistent bool) string { return fmt.Sprint(capacity.ReadUnits(size, consistent)) }
 
 func endpointName() string {
 	if testEnv.Moto != nil {
 		return "moto (placeholders)"
 	}
 	return testEnv.DynamoDBEndpoint
-}
-
-// capacityLog asks for ReturnConsumedCapacity=INDEXES on every request of a client and records the
-// operations and what came back.
-type capacityLog struct {
-	mu    sync.Mutex
-	ops   []string
-	units []string
-}
-
-func (l *capacityLog) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.ops, l.units = nil, nil
-}
-
-func (l *capacityLog) summary() (ops []string, reported string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.ops...), strings.Join(l.units, " + ")
-}
-
-func (l *capacityLog) option(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("consumedCapacity",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				const indexes = types.ReturnConsumedCapacityIndexes
-				switch p := in.Parameters.(type) {
-				case *dynamodb.PutItemInput:
-					p.ReturnConsumedCapacity = indexes
-				case *dynamodb.GetItemInput:
-					p.ReturnConsumedCapacity = indexes
-				case *dynamodb.QueryInput:
-					p.ReturnConsumedCapacity = indexes
-				case *dynamodb.TransactWriteItemsInput:
-					p.ReturnConsumedCapacity = indexes
-				}
-				out, md, err := next.HandleInitialize(ctx, in)
-				var cc []types.ConsumedCapacity
-				switch r := out.Result.(type) {
-				case *dynamodb.PutItemOutput:
-					cc = optional(r.ConsumedCapacity)
-				case *dynamodb.GetItemOutput:
-					cc = optional(r.ConsumedCapacity)
-				case *dynamodb.QueryOutput:
-					cc = optional(r.ConsumedCapacity)
-				case *dynamodb.TransactWriteItemsOutput:
-					cc = r.ConsumedCapacity
-				}
-				l.mu.Lock()
-				defer l.mu.Unlock()
-				l.ops = append(l.ops, awsmiddleware.GetOperationName(ctx))
-				l.units = append(l.units, formatCapacity(cc, err))
-				return out, md, err
-			}), middleware.After)
-	})
-}
-
-func optional(c *types.ConsumedCapacity) []types.ConsumedCapacity {
-	if c == nil {
-		return nil
-	}
-	return []types.ConsumedCapacity{*c}
-}
-
-func formatCapacity(cc []types.ConsumedCapacity, err error) string {
-	if err != nil {
-		return "not reported (cancelled)"
-	}
-	if len(cc) == 0 {
-		return "not reported"
-	}
-	var parts []string
-	for _, c := range cc {
-		s := fmt.Sprintf("%v", deref(c.CapacityUnits))
-		var detail []string
-		if c.Table != nil {
-			detail = append(detail, fmt.Sprintf("table %v", deref(c.Table.CapacityUnits)))
-		}
-		for name, idx := range c.GlobalSecondaryIndexes {
-			detail = append(detail, fmt.Sprintf("%s %v", name, deref(idx.CapacityUnits)))
-		}
-		if len(detail) > 0 {
-			s += " (" + strings.Join(detail, ", ") + ")"
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, "; ")
-}
-
-func deref(f *float64) float64 {
-	if f == nil {
-		return 0
-	}
-	return *f
 }
