@@ -87,5 +87,15 @@ dev-token: ## print an ID token for USER (default alice) of the running make dev
 	@$(DEV_BUILD)
 	@$(DEV_BIN) token -user $(DEV_USER) -state $(DEV_STATE)
 
+# make bench: infra/bench builds, starts, measures and stops everything itself, and prints one table
+# (see the README's "Benchmarks"). bench-hello builds its baseline, a hello-world aws-lambda-go
+# bootstrap, with exactly the functions' build command; it is not a function of the template.
+.PHONY: bench bench-hello
+BENCH_FLAGS ?=
+bench: ## sizes, cold starts, authorizer cost, warm latency vs floor, capacity: one table (about a minute)
+	@$(GO) run ./infra/bench -root $(CURDIR) $(BENCH_FLAGS)
+
+bench-hello: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./infra/bench/hello
+
 clean: ## remove build output
 	rm -rf bin .aws-sam

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"codex/infra/devstack"
+	"codex/infra/samtemplate"
+	"codex/pkg/apikey"
+	"codex/pkg/codex"
+	"codex/pkg/dynamo"
+	"codex/pkg/dynamo/capacity"
+)
+
+// routeResult is one route's warm latency through the gateway, its floor, and its capacity.
+type routeResult struct {
+	key      string // "GET /v1/checkouts/{checkout_id}"
+	floorOps string // what the floor calls, e.g. "GetItem KeysTable + GetItem AppTable"
+	gateway  []time.Duration
+	floor    []time.Duration
+	capacity routeCapacity
+}
+
+// benchRoute is a route to measure: the HTTP request, and the floor, which makes the same DynamoDB
+// calls as the route's functions (the authorizer's too) through the same pkg/dynamo methods.
+type benchRoute struct {
+	method, path string // as in template.yaml
+	url          string
+	header       http.Header
+	body         string
+	status       int // the answer every request must get
+	floorOps     string
+	// floor returns one floor call; what it prepares (a new checkout's id) is not timed.
+	floor func(s *dynamo.Store) func(ctx context.Context) error
+}
+
+// checkoutBody is a typical checkout, the one docs/dynamodb-costs.md prices: two line items, a
+// reference and two metadata pairs.
+const checkoutBody = `{"line_items":[{"name":"Tea ☕","unit_amount":450,"quantity":3},{"name":"Cup","unit_amount":1200,"quantity":1}],` +
+	`"currency":"eur","success_url":"https://shop.example/ok","cancel_url":"https://shop.example/cart",` +
+	`"client_reference_id":"order-1","metadata":{"cart":"42","empty":""}}`
+
+const buttonBody = `{"name":"Poster A2","unit_amount":2500,"currency":"eur","success_url":"https://shop.example/ok","cancel_url":"https://shop.example/back"}`
+
+// measureRoutes creates a project, a key, a checkout and a button through the API, then measures
+// the three routes: cfg.warmup untimed rounds, then cfg.requests timed ones, each round one request
+// through the gateway followed by one floor call, so that both see the same machine and the same
+// moto at the same moment.
+func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.Template, cfg config) ([]routeResult, error) {
+	progress("creating a project, an API key, a checkout and a buy button through the API")
+	api, public := stack.APIs["HttpApi"], stack.APIs["PublicApi"]
+	if api == "" || public == "" {
+		return nil, fmt.Errorf("the stack serves %v; want HttpApi and PublicApi", stack.APIs)
+	}
+	token, err := stack.Token(ctx, stack.Cognito(), "bench")
+	if err != nil {
+		return nil, err
+	}
+	var project, key, checkout, button struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	steps := []struct {
+		url, credential, body string
+		into                  any
+	}{
+		{api + "/projects", token, `{"name":"Bench shop"}`, &project},
+		{api + "/projects/{p}/keys", token, `{"name":"bench"}`, &key},
+		{api + "/v1/checkouts", "{key}", checkoutBody, &checkout},
+		{api + "/projects/{p}/buttons", token, buttonBody, &button},
+	}
+	for _, s := range steps {
+		url := strings.ReplaceAll(s.url, "{p}", project.ID)
+		credential := strings.ReplaceAll(s.credential, "{key}", key.Key)
+		status, body, err := send(ctx, http.MethodPost, url, bearer(credential), s.body)
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusCreated {
+			return nil, fmt.Errorf("POST %s: %d %s", url, status, body)
+		}
+		if err := json.Unmarshal(body, s.into); err != nil {
+			return nil, fmt.Errorf("POST %s: %w", url, err)
+		}
+	}
+	parsed, err := apikey.Parse(key.Key)
+	if err != nil {
+		return nil, err
+	}
+	hash := parsed.Hash()
+	// The floor's checkouts are the request body's, as the function builds them.
+	var params codex.CheckoutParams
+	if err := json.Unmarshal([]byte(checkoutBody), &params); err != nil {
+		return nil, err
+	}
+	if params, err = params.Validate(); err != nil {
+		return nil, err
+	}
+	lookup := func(ctx context.Context, s *dynamo.Store) error {
+		p, err := s.LookupKey(ctx, hash)
+		if err == nil && p.ProjectID != project.ID {
+			err = fmt.Errorf("the key resolved to %s, want %s", p.ProjectID, project.ID)
+		}
+		return err
+	}
+	routes := []benchRoute{
+		{
+			method: http.MethodGet, path: "/v1/checkouts/{checkout_id}",
+			url: api + "/v1/checkouts/" + checkout.ID, header: bearer(key.Key), status: http.StatusOK,
+			floorOps: "GetItem KeysTable + GetItem AppTable",
+			floor: func(s *dynamo.Store) func(context.Context) error {
+				return func(ctx context.Context) error {
+					if err := lookup(ctx, s); err != nil {
+						return err
+					}
+					_, err := s.GetCheckout(ctx, project.ID, checkout.ID)
+					return err
+				}
+			},
+		},
+		{
+			method: http.MethodPost, path: "/v1/checkouts",
+			url: api + "/v1/checkouts", header: bearer(key.Key), body: checkoutBody, status: http.StatusCreated,
+			floorOps: "GetItem KeysTable + PutItem AppTable",
+			floor: func(s *dynamo.Store) func(context.Context) error {
+				c := codex.NewCheckout(project.ID, params, time.Now())
+				return func(ctx context.Context) error {
+					if err := lookup(ctx, s); err != nil {
+						return err
+					}
+					_, err := s.CreateCheckout(ctx, c, nil)
+					return err
+				}
+			},
+		},
+		{
+			method: http.MethodGet, path: "/public/projects/{project_id}/buttons/{button_id}",
+			url: public + "/public/projects/" + project.ID + "/buttons/" + button.ID, status: http.StatusOK,
+			floorOps: "GetItem AppTable",
+			floor: func(s *dynamo.Store) func(context.Context) error {
+				return func(ctx context.Context) error {
+					_, err := s.GetButton(ctx, project.ID, button.ID)
+					return err
+				}
+			},
+		},
+	}
+
+	// The floor's client is configured like the stack's own (explicit endpoint, region and dummy
+	// credentials, the SDK's defaults otherwise), as the functions' is from their environment.
+	opts := dynamodb.Options{
+		Region: stack.Region, BaseEndpoint: aws.String(stack.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}
+	tables := dynamo.Tables{Keys: stack.Tables["KeysTable"], App: stack.Tables["AppTable"]}
+	plain := dynamodb.New(opts)
+	store := dynamo.New(plain, tables)
+	rec := &capacity.Recorder{}
+	recorded := dynamo.New(dynamodb.New(opts, rec.Option), tables)
+
+	var out []routeResult
+	for _, r := range routes {
+		key := r.method + " " + r.path
+		interval, err := pacing(tpl, key)
+		if err != nil {
+			return nil, err
+		}
+		progress("%s: %d warm-up and %d timed requests, each followed by its floor (%s)", key, cfg.warmup, cfg.requests, r.floorOps)
+		res := routeResult{key: key, floorOps: r.floorOps}
+		var last time.Time
+		for i := range cfg.warmup + cfg.requests {
+			if wait := interval - time.Since(last); wait > 0 {
+				time.Sleep(wait)
+			}
+			last = time.Now()
+			start := time.Now()
+			status, body, err := send(ctx, r.method, r.url, r.header, r.body)
+			d := time.Since(start)
+			if err != nil {
+				return nil, err
+			}
+			if status != r.status {
+				return nil, fmt.Errorf("%s answered %d, want %d: %s", key, status, r.status, body)
+			}
+			call := r.floor(store)
+			start = time.Now()
+			err = call(ctx)
+			fd := time.Since(start)
+			if err != nil {
+				return nil, fmt.Errorf("floor of %s: %w", key, err)
+			}
+			if i >= cfg.warmup {
+				res.gateway = append(res.gateway, d)
+				res.floor = append(res.floor, fd)
+			}
+		}
+		// The capacity: the floor once more, with every call recorded.
+		rec.Reset()
+		if err := r.floor(recorded)(ctx); err != nil {
+			return nil, fmt.Errorf("floor of %s: %w", key, err)
+		}
+		if res.capacity, err = routeCapacityOf(ctx, rec.Calls(), plain, tpl, stack.Tables); err != nil {
+			return nil, fmt.Errorf("capacity of %s: %w", key, err)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// pacing is the least time between two requests of a route that keeps them under the template's
+// throttle for it (with a margin), so that no request is refused with 429; zero when unthrottled.
+// The route is looked up in the template, which also checks that it still exists.
+func pacing(tpl *samtemplate.Template, key string) (time.Duration, error) {
+	for _, r := range tpl.Routes() {
+		if r.Method+" "+r.Path != key {
+			continue
+		}
+		api := tpl.HTTPAPIs[r.API]
+		if api == nil {
+			return 0, nil
+		}
+		rs := api.DefaultRouteSettings
+		if s, ok := api.RouteSettings[key]; ok {
+			rs = &s
+		}
+		if rs == nil || rs.ThrottlingRateLimit == nil || *rs.ThrottlingRateLimit <= 0 {
+			return 0, nil
+		}
+		return time.Duration(1.25 * float64(time.Second) / *rs.ThrottlingRateLimit), nil
+	}
+	return 0, fmt.Errorf("template.yaml has no route %s", key)
+}
+
+// client keeps connections alive, as an API client would.
+var client = &http.Client{Timeout: 35 * time.Second}
+
+func send(ctx context.Context, method, url string, header http.Header, body string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func bearer(credential string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + credential}}
+}

@@ -1,0 +1,191 @@
+// Command bench is `make bench`: it measures the deployed functions and the local stack and prints
+// one table, every figure from this one run (see the README's "Benchmarks"):
+//
+//   - each function's bootstrap as deployed (the template's architecture, built by its Makefile
+//     target) and zipped as SAM uploads it, next to a hello-world aws-lambda-go bootstrap
+//     (infra/bench/hello) built by the same command;
+//   - each function's local cold start under the Lambda Runtime Interface Emulator (this machine's
+//     architecture), next to the hello world's;
+//   - the authorizer's in-handler cost (BenchmarkHandle of pkg/authorizer);
+//   - warm end-to-end latency through the local gateway of three routes, next to their floor: the
+//     same DynamoDB calls made from this process against the same moto;
+//   - the DynamoDB capacity each of those requests consumes.
+//
+// It starts everything it uses (a devstack with its own state directory and free ports) and stops
+// it before it prints, also on Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"codex/infra/devstack"
+	"codex/infra/samtemplate"
+)
+
+type config struct {
+	root     string
+	cold     int // cold starts per function
+	requests int // timed requests per route (and as many floor calls)
+	warmup   int // untimed requests per route first
+	verbose  bool
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.root, "root", ".", "module root (template.yaml, Makefile)")
+	flag.IntVar(&cfg.cold, "cold", 15, "cold starts per function (the table shows the median)")
+	flag.IntVar(&cfg.requests, "n", 300, "timed sequential requests per route, and as many floor calls")
+	flag.IntVar(&cfg.warmup, "warmup", 30, "untimed requests per route before timing")
+	flag.BoolVar(&cfg.verbose, "v", false, "the stack's logs on stderr")
+	flag.Parse()
+	if cfg.cold < 1 || cfg.requests < 1 || cfg.warmup < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -cold and -n must be at least 1, -warmup at least 0")
+		os.Exit(2)
+	}
+
+	// The first Ctrl-C cancels the run, which stops everything it started; a second exits at once
+	// (the emulators and moto die with this process).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		os.Exit(130)
+	}()
+
+	res, err := run(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("interrupted; everything started was stopped")
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Print(res.render())
+}
+
+// progress reports what the run is doing, on stderr, with the time since the start.
+var progress = func() func(format string, args ...any) {
+	start := time.Now()
+	return func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "bench %5.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+}()
+
+func run(ctx context.Context, cfg config) (*results, error) {
+	root, err := filepath.Abs(cfg.root)
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	res := &results{cfg: cfg, started: time.Now(), host: describeHost(root)}
+	work, err := os.MkdirTemp("", "codex-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	// 1. Sizes: every function of the template for its deployed architecture, and the hello world.
+	if res.sizes, res.deployArch, err = buildDeployed(ctx, root, filepath.Join(work, "deployed"), tpl); err != nil {
+		return nil, err
+	}
+
+	// 2. The stack: moto, the emulator, every function built for this machine (devstack), and the
+	// hello world for this machine too.
+	progress("building the hello world for linux/%s and starting the local stack (it builds every function for linux/%s)", runtime.GOARCH, runtime.GOARCH)
+	hello := filepath.Join(work, "native", "hello") // no spaces: make splits ARTIFACTS_DIR on them
+	if err := makeTarget(ctx, root, helloTarget, hello, runtime.GOARCH); err != nil {
+		return nil, err
+	}
+	level := slog.LevelWarn
+	if cfg.verbose {
+		level = slog.LevelInfo
+	}
+	stack, err := devstack.Start(ctx, devstack.Options{
+		Root:     root,
+		Addr:     "127.0.0.1:0",
+		StateDir: filepath.Join(work, "stack"),
+		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the local stack: %w", err)
+	}
+	defer stack.Close()
+
+	// 3. Cold starts, on fresh emulators of the stack's own function definitions.
+	if res.cold, err = coldStarts(ctx, stack, tpl, filepath.Join(hello, "bootstrap"), cfg.cold); err != nil {
+		return nil, err
+	}
+
+	// 4. Warm latency through the gateway against the floor, and the capacity of each request.
+	if res.routes, err = measureRoutes(ctx, stack, tpl, cfg); err != nil {
+		return nil, err
+	}
+	progress("stopping the local stack")
+	if err := stack.Close(); err != nil {
+		return nil, fmt.Errorf("stop the local stack: %w", err)
+	}
+
+	// 5. The authorizer's in-handler cost, with the machine otherwise idle.
+	if res.authorizer, err = authorizerBenchmark(ctx, root); err != nil {
+		return nil, err
+	}
+	res.wall = time.Since(res.started)
+	res.host.loadEnd = loadAverage()
+	progress("done")
+	return res, nil
+}
+
+// host describes where the figures come from.
+type host struct {
+	commit, goVersion, cpu string
+	load, loadEnd          string // at the start and the end of the run
+	cpus                   int
+}
+
+func describeHost(root string) host {
+	h := host{goVersion: runtime.Version(), cpus: runtime.NumCPU()}
+	if out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output(); err == nil {
+		h.commit = strings.TrimSpace(string(out))
+		if out, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(out) > 0 {
+			h.commit += " (with uncommitted changes)"
+		}
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				h.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	h.load = loadAverage()
+	return h
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages: the figures are only as quiet as
+// the machine was.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
