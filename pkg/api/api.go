@@ -33,11 +33,15 @@ type Route interface {
 type LambdaHandler func(ctx context.Context, req Request) (Response, error)
 
 // Handler wraps a route for lambda.Start. It never returns a Go error: API Gateway would answer such
-// an error with a bare 500, so every failure, including a panic, becomes the error envelope here. It
-// logs one line per request, never the body or headers (they carry keys and tokens).
+// an error with a bare 500, so every failure, including a panic, becomes the error envelope here. The
+// route runs with a deadline a little before the invocation's (codex.ReserveDeadline), so a
+// dependency that hangs is answered the same way rather than by a Lambda timeout. It logs one line
+// per request, never the body or headers (they carry keys and tokens).
 func Handler(log *slog.Logger, route Route) LambdaHandler {
 	return func(ctx context.Context, req Request) (resp Response, err error) {
 		start := time.Now()
+		ctx, cancel := codex.ReserveDeadline(ctx)
+		defer cancel()
 		requestID := req.RequestContext.RequestID
 		defer func() {
 			if p := recover(); p != nil {

@@ -49,7 +49,11 @@ func (h Handler) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthor
 		h.Log.InfoContext(ctx, "deny", "request_id", requestID, "reason", "malformed", "detail", err.Error())
 		return deny, nil
 	}
-	p, err := h.Keys.LookupKey(ctx, key.Hash())
+	// Short of the invocation's deadline, so a store that hangs is logged and answered as a failure
+	// (still a 500 from API Gateway, never an allow) instead of being cut off by a timeout.
+	lookupCtx, cancel := codex.ReserveDeadline(ctx)
+	defer cancel()
+	p, err := h.Keys.LookupKey(lookupCtx, key.Hash())
 	switch {
 	case codex.IsNotFound(err):
 		h.Log.InfoContext(ctx, "deny", "request_id", requestID, "reason", "unknown key")
