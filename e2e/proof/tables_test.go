@@ -1,0 +1,171 @@
+package proof
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// db reads the stack's tables directly from moto, not through the proxy.
+func db() *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       stack.Region,
+		BaseEndpoint: aws.String(stack.Endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+}
+
+// item is one table item as plain Go values (strings, float64s, bools, maps, slices).
+type item map[string]any
+
+func (it item) s(name string) string { v, _ := it[name].(string); return v }
+
+// snapshot is every item of both tables, read with consistent scans, by logical table id.
+type snapshot map[string][]item
+
+func scanTables(t *testing.T) snapshot {
+	t.Helper()
+	ctx := context.Background()
+	client := db()
+	snap := snapshot{}
+	for _, id := range slices.Sorted(maps.Keys(stack.Tables)) {
+		in := &dynamodb.ScanInput{TableName: aws.String(stack.Tables[id]), ConsistentRead: aws.Bool(true)}
+		snap[id] = []item{}
+		for p := dynamodb.NewScanPaginator(client, in); p.HasMorePages(); {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("scan %s: %v", id, err)
+			}
+			for _, raw := range page.Items {
+				var it item
+				if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+					t.Fatalf("scan %s: %v", id, err)
+				}
+				snap[id] = append(snap[id], it)
+			}
+		}
+	}
+	return snap
+}
+
+// canonical renders each item as JSON (map keys sorted), sorted, for comparison.
+func (s snapshot) canonical(table string) []string {
+	var out []string
+	for _, it := range s[table] {
+		b, _ := json.Marshal(it)
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s snapshot) size() int {
+	n := 0
+	for _, items := range s {
+		n += len(items)
+	}
+	return n
+}
+
+// diff describes how after differs from s, item by item; "" when they are equal.
+func (s snapshot) diff(after snapshot) string {
+	var b strings.Builder
+	for _, table := range slices.Sorted(maps.Keys(stack.Tables)) {
+		was, is := s.canonical(table), after.canonical(table)
+		for _, it := range was {
+			if _, found := slices.BinarySearch(is, it); !found {
+				fmt.Fprintf(&b, "%s: gone     %.400s\n", table, it)
+			}
+		}
+		for _, it := range is {
+			if _, found := slices.BinarySearch(was, it); !found {
+				fmt.Fprintf(&b, "%s: new      %.400s\n", table, it)
+			}
+		}
+	}
+	return b.String()
+}
+
+// consistency lists every broken invariant of the data model, the states that only a half-done
+// write could leave:
+//   - an API key without its reference (PROJECT#<pid> / KEY#<key id>, holding the key's hash) or a
+//     reference without its key: a key nobody can delete, or a deletion that did not revoke;
+//   - a project without its owner's membership, or a membership without its project;
+//   - an idempotency record whose stored answer names a checkout that does not exist in its
+//     project: a key stuck on nothing;
+//   - a checkout, key or button of a project that does not exist.
+func (s snapshot) consistency() []string {
+	var problems []string
+	app := map[string]item{}
+	for _, it := range s["AppTable"] {
+		app[it.s("PK")+" | "+it.s("SK")] = it
+	}
+	keys := map[string]item{}
+	for _, k := range s["KeysTable"] {
+		keys[k.s("key_hash")] = k
+		ref, ok := app["PROJECT#"+k.s("project_id")+" | KEY#"+k.s("key_id")]
+		if !ok || ref.s("key_hash") != k.s("key_hash") {
+			problems = append(problems, fmt.Sprintf("key %s of %s has no reference", k.s("key_id"), k.s("project_id")))
+		}
+		if _, ok := app["PROJECT#"+k.s("project_id")+" | PROJECT"]; !ok {
+			problems = append(problems, fmt.Sprintf("key %s belongs to a project that does not exist", k.s("key_id")))
+		}
+	}
+	for _, it := range s["AppTable"] {
+		pk, sk := it.s("PK"), it.s("SK")
+		pid, isProject := strings.CutPrefix(pk, "PROJECT#")
+		_, projectExists := app["PROJECT#"+pid+" | PROJECT"]
+		switch {
+		case isProject && sk == "PROJECT":
+			if _, ok := app["USER#"+it.s("created_by")+" | PROJECT#"+pid]; !ok {
+				problems = append(problems, fmt.Sprintf("project %s has no owner membership", pid))
+			}
+		case strings.HasPrefix(pk, "USER#") && strings.HasPrefix(sk, "PROJECT#"):
+			if _, ok := app[sk+" | PROJECT"]; !ok {
+				problems = append(problems, fmt.Sprintf("membership %s of %s names no project", sk, pk))
+			}
+		case isProject && strings.HasPrefix(sk, "KEY#"):
+			if k, ok := keys[it.s("key_hash")]; !ok || k.s("project_id") != pid || "KEY#"+k.s("key_id") != sk {
+				problems = append(problems, fmt.Sprintf("reference %s of %s has no key", sk, pid))
+			}
+		case isProject && strings.HasPrefix(sk, "IDEMPOTENCY#"):
+			var stored struct{ ID string }
+			_ = json.Unmarshal([]byte(it.s("body")), &stored)
+			c, ok := app["CHECKOUT#"+stored.ID+" | CHECKOUT"]
+			if !ok || c.s("project_id") != pid {
+				problems = append(problems, fmt.Sprintf("idempotency record %s of %s answers checkout %q, which it does not have", sk, pid, stored.ID))
+			}
+		case isProject && strings.HasPrefix(sk, "BUTTON#"):
+			if !projectExists {
+				problems = append(problems, fmt.Sprintf("button %s belongs to a project that does not exist", sk))
+			}
+		case strings.HasPrefix(pk, "CHECKOUT#"):
+			if _, ok := app["PROJECT#"+it.s("project_id")+" | PROJECT"]; !ok {
+				problems = append(problems, fmt.Sprintf("checkout %s belongs to a project that does not exist", pk))
+			}
+			if it.s("GSI1PK") != "PROJECT#"+it.s("project_id")+"#CHECKOUT" {
+				problems = append(problems, fmt.Sprintf("checkout %s is listed under %s", pk, it.s("GSI1PK")))
+			}
+		}
+	}
+	return problems
+}
+
+// wantConsistent fails the test with every broken invariant of the tables as they are now.
+func wantConsistent(t *testing.T) snapshot {
+	t.Helper()
+	snap := scanTables(t)
+	for _, p := range snap.consistency() {
+		t.Errorf("half-written state: %s", p)
+	}
+	return snap
+}
