@@ -334,13 +334,34 @@ func errorBody(b []byte) (kind string, env envelope, gatewayMessage string) {
 
 // wantInternalEnvelope checks a function's answer to a failure it could not help: 500 and the
 // envelope with "internal error" and nothing else (errorBody refuses unknown fields), so no table
-// name, endpoint or SDK message reaches the client.
+// name, endpoint or SDK message reaches the client; and the detail is in the function's log under
+// the same request id, as the README promises.
 func wantInternalEnvelope(t *testing.T, what string, r response) {
 	t.Helper()
 	kind, env, _ := errorBody(r.Body)
 	if r.Status != http.StatusInternalServerError || kind != "envelope" || env.Error.Type != "api_error" ||
 		env.Error.Code != "internal_error" || env.Error.Message != "internal error" || env.Error.Param != "" {
 		t.Errorf("%s: got %s, want 500 with the internal error envelope", what, r)
+		return
+	}
+	if !logged(env.RequestID, `"message":"internal error"`) {
+		t.Errorf("%s: no internal error logged under request id %s", what, env.RequestID)
+	}
+}
+
+// logged reports whether a function logged a line with the request id and the given text, waiting
+// a little: a function's output reaches the log shortly after its answer.
+func logged(requestID, text string) bool {
+	id := `"request_id":"` + requestID + `"`
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for line := range strings.SplitSeq(logs.String(), "\n") {
+			if strings.Contains(line, id) && strings.Contains(line, text) {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
 }
 
