@@ -1,6 +1,7 @@
 package buybutton
 
 import (
+	"context"
 	"maps"
 	"net/http"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"codex/e2e/e2etest"
 	"codex/infra/samtemplate"
 )
 
@@ -25,17 +27,17 @@ type shop struct {
 
 func newShop(t *testing.T, user string) shop {
 	t.Helper()
-	s := shop{token: token(t, user)}
-	r := call(t, dashboardAPI, "POST", "/projects", bearer(s.token), `{"name":"Poster shop"}`)
-	want(t, r, http.StatusCreated)
-	s.project = decode[map[string]any](t, r)["id"].(string)
-	r = call(t, dashboardAPI, "POST", "/projects/"+s.project+"/keys", bearer(s.token), `{"name":"server"}`)
-	want(t, r, http.StatusCreated)
-	s.key = decode[map[string]any](t, r)["key"].(string)
-	r = call(t, dashboardAPI, "POST", "/projects/"+s.project+"/buttons", bearer(s.token),
+	s := shop{token: client.Token(t, user)}
+	r := client.Call(t, dashboardAPI, "POST", "/projects", e2etest.Bearer(s.token), `{"name":"Poster shop"}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	s.project = e2etest.Decode[map[string]any](t, r)["id"].(string)
+	r = client.Call(t, dashboardAPI, "POST", "/projects/"+s.project+"/keys", e2etest.Bearer(s.token), `{"name":"server"}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	s.key = e2etest.Decode[map[string]any](t, r)["key"].(string)
+	r = client.Call(t, dashboardAPI, "POST", "/projects/"+s.project+"/buttons", e2etest.Bearer(s.token),
 		`{"name":"Poster A2","unit_amount":2500,"currency":"EUR","success_url":"https://shop.example/thanks","cancel_url":"https://shop.example/poster"}`)
-	want(t, r, http.StatusCreated)
-	s.button = decode[map[string]any](t, r)["id"].(string)
+	e2etest.Want(t, r, http.StatusCreated)
+	s.button = e2etest.Decode[map[string]any](t, r)["id"].(string)
 	return s
 }
 
@@ -48,9 +50,9 @@ func (s shop) buttonPath() string { return "/public/projects/" + s.project + "/b
 func TestBuyerFlowOverHTTP(t *testing.T) {
 	s := newShop(t, "e2e-alice")
 
-	r := call(t, publicAPI, "GET", s.buttonPath(), fromPage(), "")
-	want(t, r, http.StatusOK)
-	if b := decode[map[string]any](t, r); b["name"] != "Poster A2" || b["unit_amount"] != 2500.0 || b["currency"] != "eur" || len(b) != 4 {
+	r := client.Call(t, publicAPI, "GET", s.buttonPath(), fromPage(), "")
+	e2etest.Want(t, r, http.StatusOK)
+	if b := e2etest.Decode[map[string]any](t, r); b["name"] != "Poster A2" || b["unit_amount"] != 2500.0 || b["currency"] != "eur" || len(b) != 4 {
 		t.Fatalf("public button %s", r.Body)
 	}
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "*" {
@@ -59,12 +61,12 @@ func TestBuyerFlowOverHTTP(t *testing.T) {
 
 	h := fromPage()
 	h.Set("Content-Type", "application/json")
-	r = call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", h, `{"quantity":2,"client_reference_id":"cart-7"}`)
-	want(t, r, http.StatusCreated)
+	r = client.Call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", h, `{"quantity":2,"client_reference_id":"cart-7"}`)
+	e2etest.Want(t, r, http.StatusCreated)
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Fatalf("public POST: Access-Control-Allow-Origin %q, want *", got)
 	}
-	created := decode[map[string]any](t, r)
+	created := e2etest.Decode[map[string]any](t, r)
 	id, _ := created["id"].(string)
 	if created["amount_total"] != 5000.0 || created["currency"] != "eur" || created["status"] != "open" ||
 		!strings.HasSuffix(created["url"].(string), "/"+id) {
@@ -72,9 +74,9 @@ func TestBuyerFlowOverHTTP(t *testing.T) {
 	}
 
 	// The merchant's server sees a normal checkout of its project.
-	r = call(t, dashboardAPI, "GET", "/v1/checkouts/"+id, bearer(s.key), "")
-	want(t, r, http.StatusOK)
-	c := decode[map[string]any](t, r)
+	r = client.Call(t, dashboardAPI, "GET", "/v1/checkouts/"+id, e2etest.Bearer(s.key), "")
+	e2etest.Want(t, r, http.StatusOK)
+	c := e2etest.Decode[map[string]any](t, r)
 	items, _ := c["line_items"].([]any)
 	if c["client_reference_id"] != "cart-7" || c["amount_total"] != 5000.0 || len(items) != 1 ||
 		items[0].(map[string]any)["name"] != "Poster A2" || items[0].(map[string]any)["quantity"] != 2.0 {
@@ -82,9 +84,9 @@ func TestBuyerFlowOverHTTP(t *testing.T) {
 	}
 	listed := false
 	for range 50 { // the list comes from an index that may lag a moment
-		r = call(t, dashboardAPI, "GET", "/v1/checkouts?limit=10", bearer(s.key), "")
-		want(t, r, http.StatusOK)
-		for _, c := range decode[struct{ Data []map[string]any }](t, r).Data {
+		r = client.Call(t, dashboardAPI, "GET", "/v1/checkouts?limit=10", e2etest.Bearer(s.key), "")
+		e2etest.Want(t, r, http.StatusOK)
+		for _, c := range e2etest.Decode[struct{ Data []map[string]any }](t, r).Data {
 			listed = listed || c["id"] == id
 		}
 		if listed {
@@ -96,9 +98,9 @@ func TestBuyerFlowOverHTTP(t *testing.T) {
 	}
 
 	// The hosted page's view: no private field.
-	view := call(t, publicAPI, "GET", "/public/checkouts/"+id, fromPage(), "")
-	want(t, view, http.StatusOK)
-	keys := slices.Sorted(maps.Keys(decode[map[string]any](t, view)))
+	view := client.Call(t, publicAPI, "GET", "/public/checkouts/"+id, fromPage(), "")
+	e2etest.Want(t, view, http.StatusOK)
+	keys := slices.Sorted(maps.Keys(e2etest.Decode[map[string]any](t, view)))
 	if want := []string{"amount_total", "cancel_url", "currency", "expires_at", "id", "line_items", "status", "success_url"}; !slices.Equal(keys, want) {
 		t.Fatalf("buyer view keys %v, want %v", keys, want)
 	}
@@ -109,11 +111,11 @@ func TestBuyerFlowOverHTTP(t *testing.T) {
 	}
 
 	// Archived: gone publicly at once, its checkout still readable by both.
-	want(t, call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/buttons/"+s.button, bearer(s.token), ""), http.StatusNoContent)
-	wantError(t, call(t, publicAPI, "GET", s.buttonPath(), fromPage(), ""), http.StatusNotFound, "resource_missing", "")
-	wantError(t, call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", h, `{}`), http.StatusNotFound, "resource_missing", "")
-	want(t, call(t, dashboardAPI, "GET", "/v1/checkouts/"+id, bearer(s.key), ""), http.StatusOK)
-	if after := call(t, publicAPI, "GET", "/public/checkouts/"+id, fromPage(), ""); after.Status != http.StatusOK || string(after.Body) != string(view.Body) {
+	e2etest.Want(t, client.Call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/buttons/"+s.button, e2etest.Bearer(s.token), ""), http.StatusNoContent)
+	e2etest.WantError(t, client.Call(t, publicAPI, "GET", s.buttonPath(), fromPage(), ""), http.StatusNotFound, "resource_missing", "")
+	e2etest.WantError(t, client.Call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", h, `{}`), http.StatusNotFound, "resource_missing", "")
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/checkouts/"+id, e2etest.Bearer(s.key), ""), http.StatusOK)
+	if after := client.Call(t, publicAPI, "GET", "/public/checkouts/"+id, fromPage(), ""); after.Status != http.StatusOK || string(after.Body) != string(view.Body) {
 		t.Fatalf("buyer view after archive: %s", after)
 	}
 }
@@ -124,14 +126,14 @@ func TestPublicRoutesRefuseOverHTTP(t *testing.T) {
 	other := newShop(t, "e2e-mallory")
 	for _, field := range []string{`"unit_amount":1`, `"price":1`, `"amount":1`, `"currency":"jpy"`, `"name":"Free"`, `"line_items":[]`} {
 		name := strings.Trim(strings.SplitN(field, ":", 2)[0], `"`)
-		wantError(t, call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", fromPage(), `{"quantity":1,`+field+`}`),
+		e2etest.WantError(t, client.Call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", fromPage(), `{"quantity":1,`+field+`}`),
 			http.StatusBadRequest, "parameter_unknown", name)
 	}
-	wantError(t, call(t, publicAPI, "GET", "/public/projects/"+s.project+"/buttons/"+other.button, nil, ""), http.StatusNotFound, "resource_missing", "")
-	wantError(t, call(t, publicAPI, "POST", "/public/projects/"+other.project+"/buttons/"+s.button+"/checkouts", nil, `{}`), http.StatusNotFound, "resource_missing", "")
-	r := call(t, dashboardAPI, "GET", "/v1/checkouts", bearer(s.key), "")
-	want(t, r, http.StatusOK)
-	if n := len(decode[struct{ Data []any }](t, r).Data); n != 0 {
+	e2etest.WantError(t, client.Call(t, publicAPI, "GET", "/public/projects/"+s.project+"/buttons/"+other.button, nil, ""), http.StatusNotFound, "resource_missing", "")
+	e2etest.WantError(t, client.Call(t, publicAPI, "POST", "/public/projects/"+other.project+"/buttons/"+s.button+"/checkouts", nil, `{}`), http.StatusNotFound, "resource_missing", "")
+	r := client.Call(t, dashboardAPI, "GET", "/v1/checkouts", e2etest.Bearer(s.key), "")
+	e2etest.Want(t, r, http.StatusOK)
+	if n := len(e2etest.Decode[struct{ Data []any }](t, r).Data); n != 0 {
 		t.Fatalf("refused requests created %d checkouts", n)
 	}
 	// A dashboard route is not served by the public API, nor a public route by the dashboard's.
@@ -144,26 +146,21 @@ func TestPublicRoutesRefuseOverHTTP(t *testing.T) {
 }
 
 // call2 is a request that is not one of the document's operations (so nothing to validate).
-func call2(t *testing.T, api, method, path string) response {
+func call2(t *testing.T, api, method, path string) e2etest.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, stack.APIs[api]+path, nil)
+	r, err := client.Send(context.Background(), e2etest.Request{API: api, Method: method, Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return response{Status: resp.StatusCode, Header: resp.Header}
+	return r
 }
 
 // TestCORSOverHTTP: preflights are answered, and CORS headers sent, on the public routes only.
 func TestCORSOverHTTP(t *testing.T) {
 	s := newShop(t, "e2e-carol")
-	preflight := func(api, path, method string) response {
+	preflight := func(api, path, method string) e2etest.Response {
 		t.Helper()
-		return call(t, api, http.MethodOptions, path, http.Header{
+		return client.Call(t, api, http.MethodOptions, path, http.Header{
 			"Origin":                         {"https://shop.example"},
 			"Access-Control-Request-Method":  {method},
 			"Access-Control-Request-Headers": {"content-type"},
@@ -185,7 +182,7 @@ func TestCORSOverHTTP(t *testing.T) {
 		}
 	}
 	// Even an error answer of a public route can be read by the page (it names the bad field).
-	r := call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", fromPage(), `{"price":1}`)
+	r := client.Call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", fromPage(), `{"price":1}`)
 	if r.Status != http.StatusBadRequest || r.Header.Get("Access-Control-Allow-Origin") != "*" || r.Header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Fatalf("public error: %s %v", r, r.Header)
 	}
@@ -201,12 +198,12 @@ func TestCORSOverHTTP(t *testing.T) {
 			t.Fatalf("preflight %s %s on HttpApi allowed something: %v", p.method, p.path, corsHeaders(h))
 		}
 	}
-	for _, r := range []response{
-		call(t, dashboardAPI, "GET", "/projects", withOrigin(bearer(s.token)), ""),
-		call(t, dashboardAPI, "GET", "/projects/"+s.project+"/buttons", withOrigin(bearer(s.token)), ""),
-		call(t, dashboardAPI, "GET", "/v1/whoami", withOrigin(bearer(s.key)), ""),
-		call(t, dashboardAPI, "GET", "/v1/checkouts", withOrigin(bearer(s.key)), ""),
-		call(t, dashboardAPI, "GET", "/v1/whoami", withOrigin(nil), ""), // refused by the gateway: 401
+	for _, r := range []e2etest.Response{
+		client.Call(t, dashboardAPI, "GET", "/projects", withOrigin(e2etest.Bearer(s.token)), ""),
+		client.Call(t, dashboardAPI, "GET", "/projects/"+s.project+"/buttons", withOrigin(e2etest.Bearer(s.token)), ""),
+		client.Call(t, dashboardAPI, "GET", "/v1/whoami", withOrigin(e2etest.Bearer(s.key)), ""),
+		client.Call(t, dashboardAPI, "GET", "/v1/checkouts", withOrigin(e2etest.Bearer(s.key)), ""),
+		client.Call(t, dashboardAPI, "GET", "/v1/whoami", withOrigin(nil), ""), // refused by the gateway: 401
 	} {
 		if h := corsHeaders(r.Header); h != nil {
 			t.Fatalf("HttpApi answer %s carries CORS headers %v", r, h)
@@ -240,37 +237,37 @@ func corsHeaders(h http.Header) map[string][]string {
 // against the document by call.
 func TestEveryOperationOverHTTP(t *testing.T) {
 	s := newShop(t, "e2e-dave")
-	want(t, call(t, dashboardAPI, "GET", "/projects", bearer(s.token), ""), http.StatusOK)
-	r := call(t, dashboardAPI, "POST", "/projects/"+s.project+"/keys", bearer(s.token), `{"name":"second"}`)
-	want(t, r, http.StatusCreated)
-	want(t, call(t, dashboardAPI, "GET", "/projects/"+s.project+"/keys", bearer(s.token), ""), http.StatusOK)
-	want(t, call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/keys/"+decode[map[string]any](t, r)["id"].(string), bearer(s.token), ""), http.StatusNoContent)
-	want(t, call(t, dashboardAPI, "GET", "/projects/"+s.project+"/buttons", bearer(s.token), ""), http.StatusOK)
-	want(t, call(t, dashboardAPI, "GET", "/v1/whoami", bearer(s.key), ""), http.StatusOK)
-	h := bearer(s.key)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects", e2etest.Bearer(s.token), ""), http.StatusOK)
+	r := client.Call(t, dashboardAPI, "POST", "/projects/"+s.project+"/keys", e2etest.Bearer(s.token), `{"name":"second"}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects/"+s.project+"/keys", e2etest.Bearer(s.token), ""), http.StatusOK)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/keys/"+e2etest.Decode[map[string]any](t, r)["id"].(string), e2etest.Bearer(s.token), ""), http.StatusNoContent)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects/"+s.project+"/buttons", e2etest.Bearer(s.token), ""), http.StatusOK)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/whoami", e2etest.Bearer(s.key), ""), http.StatusOK)
+	h := e2etest.Bearer(s.key)
 	h.Set("Idempotency-Key", "e2e-1")
 	body := `{"line_items":[{"name":"Tea","unit_amount":450,"quantity":2}],"currency":"usd",` +
 		`"success_url":"https://shop.example/ok","cancel_url":"https://shop.example/cart","metadata":{"cart":"c-1"}}`
-	r = call(t, dashboardAPI, "POST", "/v1/checkouts", h, body)
-	want(t, r, http.StatusCreated)
-	if replay := call(t, dashboardAPI, "POST", "/v1/checkouts", h, body); replay.Status != http.StatusCreated || replay.Header.Get("Idempotent-Replayed") != "true" {
+	r = client.Call(t, dashboardAPI, "POST", "/v1/checkouts", h, body)
+	e2etest.Want(t, r, http.StatusCreated)
+	if replay := client.Call(t, dashboardAPI, "POST", "/v1/checkouts", h, body); replay.Status != http.StatusCreated || replay.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay %s %v", replay, replay.Header)
 	}
-	id := decode[map[string]any](t, r)["id"].(string)
-	want(t, call(t, dashboardAPI, "GET", "/v1/checkouts/"+id, bearer(s.key), ""), http.StatusOK)
-	want(t, call(t, dashboardAPI, "GET", "/v1/checkouts?limit=5", bearer(s.key), ""), http.StatusOK)
-	want(t, call(t, publicAPI, "GET", s.buttonPath(), nil, ""), http.StatusOK)
-	r = call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", nil, "")
-	want(t, r, http.StatusCreated)
-	want(t, call(t, publicAPI, "GET", "/public/checkouts/"+decode[map[string]any](t, r)["id"].(string), nil, ""), http.StatusOK)
-	want(t, call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/buttons/"+s.button, bearer(s.token), ""), http.StatusNoContent)
+	id := e2etest.Decode[map[string]any](t, r)["id"].(string)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/checkouts/"+id, e2etest.Bearer(s.key), ""), http.StatusOK)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/checkouts?limit=5", e2etest.Bearer(s.key), ""), http.StatusOK)
+	e2etest.Want(t, client.Call(t, publicAPI, "GET", s.buttonPath(), nil, ""), http.StatusOK)
+	r = client.Call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", nil, "")
+	e2etest.Want(t, r, http.StatusCreated)
+	e2etest.Want(t, client.Call(t, publicAPI, "GET", "/public/checkouts/"+e2etest.Decode[map[string]any](t, r)["id"].(string), nil, ""), http.StatusOK)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/buttons/"+s.button, e2etest.Bearer(s.token), ""), http.StatusNoContent)
 
 	// Refusals by the gateway itself are in the document too.
-	want(t, call(t, dashboardAPI, "GET", "/v1/whoami", nil, ""), http.StatusUnauthorized)
-	want(t, call(t, dashboardAPI, "GET", "/v1/whoami", bearer("cmk_not-a-key"), ""), http.StatusForbidden)
-	want(t, call(t, dashboardAPI, "GET", "/projects", nil, ""), http.StatusUnauthorized)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/whoami", nil, ""), http.StatusUnauthorized)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/whoami", e2etest.Bearer("cmk_not-a-key"), ""), http.StatusForbidden)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects", nil, ""), http.StatusUnauthorized)
 
-	if missing := spec.Unexercised(); len(missing) > 0 {
+	if missing := client.Spec.Unexercised(); len(missing) > 0 {
 		t.Fatalf("operations of openapi.yaml never answered with a success over HTTP: %v", missing)
 	}
 }
@@ -297,7 +294,7 @@ func TestThrottlingOverHTTP(t *testing.T) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { statuses[i] = call(t, publicAPI, "GET", path, nil, "").Status })
+		wg.Go(func() { statuses[i] = client.Call(t, publicAPI, "GET", path, nil, "").Status })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)

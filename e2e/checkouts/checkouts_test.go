@@ -1,9 +1,12 @@
 package checkouts
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
+
+	"codex/e2e/e2etest"
 )
 
 const order = `{"line_items":[{"name":"Poster A2","unit_amount":2500,"quantity":2},{"name":"Frame","unit_amount":1200,"quantity":1}],
@@ -35,11 +38,11 @@ func TestCheckoutFlowOverHTTP(t *testing.T) {
 	a, b := newMerchant(t, "e2e-checkouts-a"), newMerchant(t, "e2e-checkouts-b")
 
 	// No key at all is refused by the authorizer before any function runs.
-	want(t, call(t, "GET", "/v1/checkouts", nil, ""), http.StatusUnauthorized)
+	e2etest.Want(t, call(t, "GET", "/v1/checkouts", nil, ""), http.StatusUnauthorized)
 
-	created := call(t, "POST", "/v1/checkouts", with(a.key, "Idempotency-Key", "order-1042"), order)
-	want(t, created, http.StatusCreated)
-	c := decode[checkout](t, created)
+	created := call(t, "POST", "/v1/checkouts", e2etest.Bearer(a.key, "Idempotency-Key", "order-1042"), order)
+	e2etest.Want(t, created, http.StatusCreated)
+	c := e2etest.Decode[checkout](t, created)
 	if !strings.HasPrefix(c.ID, "chk_") || c.Status != "open" || c.AmountTotal != 6200 || c.Currency != "eur" || !strings.HasSuffix(c.URL, "/"+c.ID) {
 		t.Fatalf("created %s", created)
 	}
@@ -48,55 +51,55 @@ func TestCheckoutFlowOverHTTP(t *testing.T) {
 	}
 
 	// The retry gets the first answer, byte for byte, marked as a replay.
-	replay := call(t, "POST", "/v1/checkouts", with(a.key, "Idempotency-Key", "order-1042"), orderRespelt)
-	want(t, replay, http.StatusCreated)
-	if replay.Body != created.Body || replay.Header.Get("Idempotent-Replayed") != "true" {
+	replay := call(t, "POST", "/v1/checkouts", e2etest.Bearer(a.key, "Idempotency-Key", "order-1042"), orderRespelt)
+	e2etest.Want(t, replay, http.StatusCreated)
+	if !bytes.Equal(replay.Body, created.Body) || replay.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay %v %s", replay.Header, replay)
 	}
 	// The key with another request: 422. Another merchant may use the same key.
-	wantError(t, call(t, "POST", "/v1/checkouts", with(a.key, "Idempotency-Key", "order-1042"),
+	e2etest.WantError(t, call(t, "POST", "/v1/checkouts", e2etest.Bearer(a.key, "Idempotency-Key", "order-1042"),
 		strings.Replace(order, `"quantity":2`, `"quantity":3`, 1)), http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
-	inB := call(t, "POST", "/v1/checkouts", with(b.key, "Idempotency-Key", "order-1042"), order)
-	want(t, inB, http.StatusCreated)
-	if decode[checkout](t, inB).ID == c.ID {
+	inB := call(t, "POST", "/v1/checkouts", e2etest.Bearer(b.key, "Idempotency-Key", "order-1042"), order)
+	e2etest.Want(t, inB, http.StatusCreated)
+	if e2etest.Decode[checkout](t, inB).ID == c.ID {
 		t.Fatal("merchant B got merchant A's checkout")
 	}
 
 	// Validation names the parameter, down to the line item.
-	wantError(t, call(t, "POST", "/v1/checkouts", with(a.key),
+	e2etest.WantError(t, call(t, "POST", "/v1/checkouts", e2etest.Bearer(a.key),
 		strings.Replace(order, `"unit_amount":1200`, `"unit_amount":"12.00"`, 1)), http.StatusBadRequest, "parameter_invalid", "line_items[1].unit_amount")
-	wantError(t, call(t, "POST", "/v1/checkouts", with(a.key),
+	e2etest.WantError(t, call(t, "POST", "/v1/checkouts", e2etest.Bearer(a.key),
 		strings.Replace(order, `"currency":"EUR"`, `"currency":"EUR","project_id":"`+b.project+`"`, 1)), http.StatusBadRequest, "parameter_unknown", "project_id")
 
 	// Polling by id answers the same object.
-	got := call(t, "GET", "/v1/checkouts/"+c.ID, with(a.key), "")
-	want(t, got, http.StatusOK)
-	if got.Body != created.Body {
+	got := call(t, "GET", "/v1/checkouts/"+c.ID, e2etest.Bearer(a.key), "")
+	e2etest.Want(t, got, http.StatusOK)
+	if !bytes.Equal(got.Body, created.Body) {
 		t.Fatalf("GET %s\nPOST %s", got, created)
 	}
 
 	// Merchant B can neither read nor list nor page from A's checkout.
-	wantError(t, call(t, "GET", "/v1/checkouts/"+c.ID, with(b.key), ""), http.StatusNotFound, "resource_missing", "")
-	for _, ck := range decode[page](t, call(t, "GET", "/v1/checkouts?limit=100", with(b.key), "")).Data {
+	e2etest.WantError(t, call(t, "GET", "/v1/checkouts/"+c.ID, e2etest.Bearer(b.key), ""), http.StatusNotFound, "resource_missing", "")
+	for _, ck := range e2etest.Decode[page](t, call(t, "GET", "/v1/checkouts?limit=100", e2etest.Bearer(b.key), "")).Data {
 		if ck.ID == c.ID {
 			t.Fatal("merchant B lists merchant A's checkout")
 		}
 	}
-	wantError(t, call(t, "GET", "/v1/checkouts?starting_after="+c.ID, with(b.key), ""), http.StatusBadRequest, "parameter_invalid", "starting_after")
+	e2etest.WantError(t, call(t, "GET", "/v1/checkouts?starting_after="+c.ID, e2etest.Bearer(b.key), ""), http.StatusBadRequest, "parameter_invalid", "starting_after")
 
 	// Four more checkouts for A, then every page of two: all five once each, newest first.
 	ids := map[string]bool{c.ID: true}
 	for range 4 {
-		r := call(t, "POST", "/v1/checkouts", with(a.key), order)
-		want(t, r, http.StatusCreated)
-		ids[decode[checkout](t, r).ID] = true
+		r := call(t, "POST", "/v1/checkouts", e2etest.Bearer(a.key), order)
+		e2etest.Want(t, r, http.StatusCreated)
+		ids[e2etest.Decode[checkout](t, r).ID] = true
 	}
 	seen := map[string]bool{}
 	path, pages := "/v1/checkouts?limit=2", 0
 	for {
-		r := call(t, "GET", path, with(a.key), "")
-		want(t, r, http.StatusOK)
-		p := decode[page](t, r)
+		r := call(t, "GET", path, e2etest.Bearer(a.key), "")
+		e2etest.Want(t, r, http.StatusOK)
+		p := e2etest.Decode[page](t, r)
 		pages++
 		for _, ck := range p.Data {
 			if !ids[ck.ID] || seen[ck.ID] {

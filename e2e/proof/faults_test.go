@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"codex/e2e/e2etest"
 )
 
 // probe is one valid request of a route family, sent while DynamoDB misbehaves.
@@ -33,9 +35,9 @@ type faultFixture struct {
 func newFaultFixture(t *testing.T) *faultFixture {
 	t.Helper()
 	f := &faultFixture{m: newMerchant(t, "faults")}
-	r := call(t, "", "POST", "/v1/checkouts", bearer(f.m.key), checkoutBody)
-	want(t, r, http.StatusCreated)
-	f.checkout = decode[struct{ ID string }](t, r).ID
+	r := client.Call(t, "", "POST", "/v1/checkouts", e2etest.Bearer(f.m.key), checkoutBody)
+	e2etest.Want(t, r, http.StatusCreated)
+	f.checkout = e2etest.Decode[struct{ ID string }](t, r).ID
 	f.button = f.newButton(t)
 	f.spareKey, f.spareKID = newKey(t, f.m, "spare")
 	f.spareButton = f.newButton(t)
@@ -44,16 +46,16 @@ func newFaultFixture(t *testing.T) *faultFixture {
 
 func (f *faultFixture) newButton(t *testing.T) string {
 	t.Helper()
-	r := call(t, "", "POST", "/projects/"+f.m.project+"/buttons", bearer(f.m.token), buttonBody)
-	want(t, r, http.StatusCreated)
-	return decode[struct{ ID string }](t, r).ID
+	r := client.Call(t, "", "POST", "/projects/"+f.m.project+"/buttons", e2etest.Bearer(f.m.token), buttonBody)
+	e2etest.Want(t, r, http.StatusCreated)
+	return e2etest.Decode[struct{ ID string }](t, r).ID
 }
 
 // probes returns a valid request for every route; idem is the Idempotency-Key of the checkout
 // create.
 func (f *faultFixture) probes(idem string) []probe {
-	key, jwt, p := bearer(f.m.key), bearer(f.m.token), f.m.project
-	withIdem := bearer(f.m.key, "Idempotency-Key", idem)
+	key, jwt, p := e2etest.Bearer(f.m.key), e2etest.Bearer(f.m.token), f.m.project
+	withIdem := e2etest.Bearer(f.m.key, "Idempotency-Key", idem)
 	return []probe{
 		{name: "GET /v1/whoami", family: "merchant", method: "GET", path: "/v1/whoami", header: key},
 		{name: "POST /v1/checkouts", family: "merchant", write: true, method: "POST", path: "/v1/checkouts", header: withIdem, body: checkoutBody},
@@ -75,19 +77,19 @@ func (f *faultFixture) probes(idem string) []probe {
 
 // sendAll sends the probes concurrently and returns their answers by name, with how long the
 // slowest took.
-func sendAll(t *testing.T, probes []probe) (map[string]response, time.Duration) {
+func sendAll(t *testing.T, probes []probe) (map[string]e2etest.Response, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	var mu sync.Mutex
-	out := map[string]response{}
+	out := map[string]e2etest.Response{}
 	var wg sync.WaitGroup
 	for _, p := range probes {
 		wg.Go(func() {
-			r := request{API: p.api, Method: p.method, Path: p.path, Header: p.header}
+			r := e2etest.Request{API: p.api, Method: p.method, Path: p.path, Header: p.header}
 			if p.body != "" {
 				r.Body = strings.NewReader(p.body)
 			}
-			resp, err := send(context.Background(), r)
+			resp, err := client.Send(context.Background(), r)
 			if err != nil {
 				t.Errorf("%s: %v", p.name, err)
 				return
@@ -103,7 +105,7 @@ func sendAll(t *testing.T, probes []probe) (map[string]response, time.Duration) 
 
 // wantRefusedByGateway checks a /v1 answer when the authorizer could not read the key: API
 // Gateway's own 500, the authorizer having failed closed. Anything 2xx would be an allow.
-func wantRefusedByGateway(t *testing.T, what string, r response) {
+func wantRefusedByGateway(t *testing.T, what string, r e2etest.Response) {
 	t.Helper()
 	kind, _, msg := errorBody(r.Body)
 	if r.Status != http.StatusInternalServerError || kind != "gateway" || msg != "Internal Server Error" {
@@ -163,7 +165,7 @@ func TestDynamoDBFaults(t *testing.T) {
 	for _, p := range f.probes("") {
 		r := answers[p.name]
 		if p.name == "GET /v1/whoami" { // reads nothing but the authorizer's answer
-			want(t, r, http.StatusOK)
+			e2etest.Want(t, r, http.StatusOK)
 			continue
 		}
 		wantInternalEnvelope(t, "refuse the app table: "+p.name, r)
@@ -190,8 +192,8 @@ func TestDynamoDBFaults(t *testing.T) {
 		t.Errorf("refuse writes: the tables changed:\n%s", d)
 	}
 	// Nothing was written, so the spare key still works and the checkout's Idempotency-Key is free.
-	want(t, call(t, "", "GET", "/v1/whoami", bearer(f.spareKey), ""), http.StatusOK)
-	r := call(t, "", "POST", "/v1/checkouts", bearer(f.m.key, "Idempotency-Key", "fault-refuse-writes"), checkoutBody)
+	e2etest.Want(t, client.Call(t, "", "GET", "/v1/whoami", e2etest.Bearer(f.spareKey), ""), http.StatusOK)
+	r := client.Call(t, "", "POST", "/v1/checkouts", e2etest.Bearer(f.m.key, "Idempotency-Key", "fault-refuse-writes"), checkoutBody)
 	if r.Status != http.StatusCreated || r.Header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("refuse writes: the retry with the same Idempotency-Key got %s (replayed %q), want a first 201",
 			r, r.Header.Get("Idempotent-Replayed"))
@@ -221,16 +223,16 @@ func TestDynamoDBFaults(t *testing.T) {
 	}
 	// The writes took effect, whole: the spare key is revoked, the spare button archived, and the
 	// checkout create replays the checkout it made.
-	want(t, call(t, "", "GET", "/v1/whoami", bearer(f.spareKey), ""), http.StatusForbidden)
-	want(t, call(t, "", "DELETE", "/projects/"+f.m.project+"/keys/"+f.spareKID, bearer(f.m.token), ""), http.StatusNotFound)
-	want(t, call(t, "PublicApi", "GET", "/public/projects/"+f.m.project+"/buttons/"+f.spareButton, nil, ""), http.StatusNotFound)
-	r = call(t, "", "POST", "/v1/checkouts", bearer(f.m.key, "Idempotency-Key", "fault-lose"), checkoutBody)
+	e2etest.Want(t, client.Call(t, "", "GET", "/v1/whoami", e2etest.Bearer(f.spareKey), ""), http.StatusForbidden)
+	e2etest.Want(t, client.Call(t, "", "DELETE", "/projects/"+f.m.project+"/keys/"+f.spareKID, e2etest.Bearer(f.m.token), ""), http.StatusNotFound)
+	e2etest.Want(t, client.Call(t, "PublicApi", "GET", "/public/projects/"+f.m.project+"/buttons/"+f.spareButton, nil, ""), http.StatusNotFound)
+	r = client.Call(t, "", "POST", "/v1/checkouts", e2etest.Bearer(f.m.key, "Idempotency-Key", "fault-lose"), checkoutBody)
 	if r.Status != http.StatusCreated || r.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("lose: the retry with the same Idempotency-Key got %s (replayed %q), want the replay of the checkout made",
 			r, r.Header.Get("Idempotent-Replayed"))
 	} else {
-		id := decode[struct{ ID string }](t, r).ID
-		want(t, call(t, "", "GET", "/v1/checkouts/"+id, bearer(f.m.key), ""), http.StatusOK)
+		id := e2etest.Decode[struct{ ID string }](t, r).ID
+		e2etest.Want(t, client.Call(t, "", "GET", "/v1/checkouts/"+id, e2etest.Bearer(f.m.key), ""), http.StatusOK)
 	}
 
 	// ------------------------------------------------------------------ hang
@@ -256,7 +258,7 @@ func TestDynamoDBFaults(t *testing.T) {
 	}
 	wantConsistent(t)
 	// Everything works again.
-	for name, r := range func() map[string]response { a, _ := sendAll(t, f.probes("fault-after")); return a }() {
+	for name, r := range func() map[string]e2etest.Response { a, _ := sendAll(t, f.probes("fault-after")); return a }() {
 		if r.Status >= 300 && !strings.HasPrefix(name, "DELETE") {
 			t.Errorf("after the faults: %s got %s", name, r)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"codex/e2e/e2etest"
 	"codex/infra/samtemplate"
 	"codex/pkg/apikey"
 )
@@ -252,17 +253,17 @@ func hostileFixture(t *testing.T) *strings.Replacer {
 	t.Helper()
 	m, o := newMerchant(t, "hostile"), newMerchant(t, "hostile-other")
 	setup := func(m merchant) (checkout, button string) {
-		r := call(t, "", "POST", "/v1/checkouts", bearer(m.key), checkoutBody)
-		want(t, r, http.StatusCreated)
-		checkout = decode[struct{ ID string }](t, r).ID
-		r = call(t, "", "POST", "/projects/"+m.project+"/buttons", bearer(m.token), buttonBody)
-		want(t, r, http.StatusCreated)
-		return checkout, decode[struct{ ID string }](t, r).ID
+		r := client.Call(t, "", "POST", "/v1/checkouts", e2etest.Bearer(m.key), checkoutBody)
+		e2etest.Want(t, r, http.StatusCreated)
+		checkout = e2etest.Decode[struct{ ID string }](t, r).ID
+		r = client.Call(t, "", "POST", "/projects/"+m.project+"/buttons", e2etest.Bearer(m.token), buttonBody)
+		e2etest.Want(t, r, http.StatusCreated)
+		return checkout, e2etest.Decode[struct{ ID string }](t, r).ID
 	}
 	checkout, button := setup(m)
 	oCheckout, oButton := setup(o)
 	_, archived := setup(m)
-	want(t, call(t, "", "DELETE", "/projects/"+m.project+"/buttons/"+archived, bearer(m.token), ""), http.StatusNoContent)
+	e2etest.Want(t, client.Call(t, "", "DELETE", "/projects/"+m.project+"/buttons/"+archived, e2etest.Bearer(m.token), ""), http.StatusNoContent)
 
 	jwt, oJWT := strings.Split(m.token, "."), strings.Split(o.token, ".")
 	unknown, err := apikey.Generate()
@@ -318,13 +319,13 @@ func TestHostileInput(t *testing.T) {
 	byKind := map[string]int{}
 	for _, c := range hostileCorpus {
 		t.Run(c.Name, func(t *testing.T) {
-			r := request{API: c.API, Method: c.Method, Path: sub.Replace(c.Path), Header: http.Header{}}
+			r := e2etest.Request{API: c.API, Method: c.Method, Path: sub.Replace(c.Path), Header: http.Header{}}
 			if c.Auth != "" {
 				r.Header.Set("Authorization", sub.Replace(c.Auth))
 			}
 			for k, v := range c.Header {
 				if k == "Content-Type" && v == "-" {
-					r.NoCType = true
+					r.NoContentType = true
 					continue
 				}
 				r.Header.Set(k, sub.Replace(v))
@@ -335,7 +336,7 @@ func TestHostileInput(t *testing.T) {
 			case c.Body != "":
 				r.Body = strings.NewReader(sub.Replace(c.Body))
 			}
-			resp, err := send(context.Background(), r)
+			resp, err := client.Send(context.Background(), r)
 			if err != nil {
 				t.Fatalf("%s %s: %v", c.Method, c.Path, err)
 			}

@@ -19,7 +19,6 @@ package proof
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -34,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"codex/e2e/e2etest"
 	"codex/infra/devstack"
 	"codex/infra/samtemplate"
 )
@@ -41,52 +41,53 @@ import (
 var (
 	stack *devstack.Stack
 	proxy *dynamoProxy
-	logs  = &logBuffer{}
-	// client is the test's HTTP client: enough idle connections for the load workers.
-	client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 2 * time.Minute}
+	logs  = &e2etest.LogBuffer{}
+	// client reaches the stack with enough idle connections for the load workers. It validates
+	// nothing: the hostile corpus and the faults are not the document's exchanges.
+	client = &e2etest.Client{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 2 * time.Minute}}
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
+	flag.Parse() // before logOutput asks testing.Verbose
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
 	var err error
 	if proxy, err = startDynamoProxy(); err != nil {
 		fmt.Fprintln(os.Stderr, "start the DynamoDB proxy:", err)
 		return 1
 	}
 	defer proxy.Close()
-	state, err := os.MkdirTemp("", "codex-e2e-proof-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(state)
-	// Everything the stack logs, debug lines included, goes to logs; -v also shows it.
-	var out io.Writer = logs
+	return e2etest.Suite{
+		Name:   "proof",
+		Client: client,
+		Options: devstack.Options{
+			FunctionDynamoDBEndpoint: proxy.URL(),
+			// Everything the stack logs, debug lines included, goes to logs; -v also shows it.
+			Log: slog.New(slog.NewJSONHandler(logOutput(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		},
+		Started: func(s *devstack.Stack) error {
+			stack = s
+			proxy.SetUpstream(s.Endpoint)
+			return nil
+		},
+		// After the stack closed: Close flushes what the functions still had to say.
+		Finish: checkLogs,
+	}.Run(m)
+}
+
+// logOutput is where the stack's log goes: logs, and with -v stderr too.
+func logOutput() io.Writer {
 	if testing.Verbose() {
-		out = io.MultiWriter(logs, os.Stderr)
+		return io.MultiWriter(logs, os.Stderr)
 	}
-	stack, err = devstack.Start(ctx, devstack.Options{
-		Addr:                     "127.0.0.1:0",
-		StateDir:                 state,
-		FunctionDynamoDBEndpoint: proxy.URL(),
-		Log:                      slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start the local stack:", err)
-		return 1
-	}
-	proxy.SetUpstream(stack.Endpoint)
-	code := m.Run()
-	// Close first: it flushes what the functions still had to say.
-	if err := stack.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "close the local stack:", err)
-	}
+	return logs
+}
+
+// checkLogs runs after the tests and the stack's Close and returns the exit code: no credential
+// may appear in any line the stack logged.
+func checkLogs(code int) int {
 	// The check below is only as good as the capture: with every test run, every function of the
 	// template must have said something.
 	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
@@ -111,12 +112,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	if code != 0 && !testing.Verbose() {
-		lines := strings.Split(strings.TrimRight(logs.String(), "\n"), "\n")
-		fmt.Fprintf(os.Stderr, "stack log (last lines):\n%s\n", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		fmt.Fprintf(os.Stderr, "stack log (last lines):\n%s\n", logs.Tail(40))
 	}
 	if code == 0 && testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "secrets in logs: none of %d credentials in %d log lines (%d bytes)\n",
-			secrets.count(), logs.lines(), logs.len())
+			secrets.count(), logs.Lines(), logs.Len())
 	}
 	return code
 }
@@ -184,126 +184,8 @@ func functionsLogged() map[string]bool {
 	return seen
 }
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *logBuffer) lines() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Count(b.buf.Bytes(), []byte("\n"))
-}
-
 // ---------------------------------------------------------------------------------------------
 // HTTP helpers.
-
-// response is what a call got, its body already read.
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) String() string { return fmt.Sprintf("%d %.500s", r.Status, r.Body) }
-
-// request is one HTTP request to an API of the stack.
-type request struct {
-	API     string // HttpApi (default) or PublicApi
-	Method  string
-	Path    string // with the query string
-	Header  http.Header
-	Body    io.Reader
-	NoCType bool // send no Content-Type even with a body
-}
-
-// send performs r and reads the answer; a transport error is returned as such.
-func send(ctx context.Context, r request) (response, error) {
-	api := r.API
-	if api == "" {
-		api = "HttpApi"
-	}
-	base := stack.APIs[api]
-	if base == "" {
-		return response{}, fmt.Errorf("the stack serves no API %s: %v", api, stack.APIs)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, base+r.Path, r.Body)
-	if err != nil {
-		return response{}, err
-	}
-	if r.Header != nil {
-		req.Header = r.Header.Clone()
-	}
-	if r.Body != nil && !r.NoCType && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return response{}, err
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
-}
-
-// call sends a request and fails the test on a transport error.
-func call(t *testing.T, api, method, path string, header http.Header, body string) response {
-	t.Helper()
-	r := request{API: api, Method: method, Path: path, Header: header}
-	if body != "" {
-		r.Body = strings.NewReader(body)
-	}
-	resp, err := send(context.Background(), r)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return resp
-}
-
-func bearer(credential string, kv ...string) http.Header {
-	h := http.Header{"Authorization": {"Bearer " + credential}}
-	for i := 0; i+1 < len(kv); i += 2 {
-		h.Set(kv[i], kv[i+1])
-	}
-	return h
-}
-
-func want(t *testing.T, r response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %s, want %d", r, status)
-	}
-}
-
-func decode[T any](t *testing.T, r response) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		t.Fatalf("body %s: %v", r.Body, err)
-	}
-	return v
-}
 
 // envelope is the project's error body.
 type envelope struct {
@@ -336,7 +218,7 @@ func errorBody(b []byte) (kind string, env envelope, gatewayMessage string) {
 // envelope with "internal error" and nothing else (errorBody refuses unknown fields), so no table
 // name, endpoint or SDK message reaches the client; and the detail is in the function's log under
 // the same request id, as the README promises.
-func wantInternalEnvelope(t *testing.T, what string, r response) {
+func wantInternalEnvelope(t *testing.T, what string, r e2etest.Response) {
 	t.Helper()
 	kind, env, _ := errorBody(r.Body)
 	if r.Status != http.StatusInternalServerError || kind != "envelope" || env.Error.Type != "api_error" ||
@@ -371,10 +253,7 @@ func logged(requestID, text string) bool {
 // token returns a dashboard ID token for user and registers it as a secret.
 func token(t *testing.T, user string) string {
 	t.Helper()
-	tok, err := stack.Token(context.Background(), stack.Cognito(), user)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := client.Token(t, user)
 	secrets.add(tok)
 	return tok
 }
@@ -387,9 +266,9 @@ type merchant struct {
 func newMerchant(t *testing.T, user string) merchant {
 	t.Helper()
 	m := merchant{token: token(t, user)}
-	r := call(t, "", "POST", "/projects", bearer(m.token), `{"name":"Shop of `+user+`"}`)
-	want(t, r, http.StatusCreated)
-	m.project = decode[struct{ ID string }](t, r).ID
+	r := client.Call(t, "", "POST", "/projects", e2etest.Bearer(m.token), `{"name":"Shop of `+user+`"}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	m.project = e2etest.Decode[struct{ ID string }](t, r).ID
 	m.key, m.keyID = newKey(t, m, "server")
 	return m
 }
@@ -397,9 +276,9 @@ func newMerchant(t *testing.T, user string) merchant {
 // newKey creates a key in m's project and registers it as a secret.
 func newKey(t *testing.T, m merchant, name string) (key, id string) {
 	t.Helper()
-	r := call(t, "", "POST", "/projects/"+m.project+"/keys", bearer(m.token), `{"name":"`+name+`"}`)
-	want(t, r, http.StatusCreated)
-	k := decode[struct{ ID, Key string }](t, r)
+	r := client.Call(t, "", "POST", "/projects/"+m.project+"/keys", e2etest.Bearer(m.token), `{"name":"`+name+`"}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	k := e2etest.Decode[struct{ ID, Key string }](t, r)
 	secrets.add(k.Key)
 	return k.Key, k.ID
 }

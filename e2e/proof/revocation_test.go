@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"codex/e2e/e2etest"
 )
 
 // TestRevocationUnderLoad: workers call /v1 routes back to back with one key while the key's owner
@@ -48,7 +50,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 				}
 				path := routes[(w+i)%len(routes)]
 				start := time.Now()
-				r, err := send(context.Background(), request{Method: "GET", Path: path, Header: bearer(m.key)})
+				r, err := client.Send(context.Background(), e2etest.Request{Method: "GET", Path: path, Header: e2etest.Bearer(m.key)})
 				res := result{start: start, end: time.Now(), status: r.Status, path: path, err: err}
 				if err == nil && r.Status == http.StatusOK && path == "/v1/whoami" {
 					// Accepted as the right principal, not merely answered.
@@ -69,9 +71,9 @@ func TestRevocationUnderLoad(t *testing.T) {
 
 	time.Sleep(before)
 	deleteStart := time.Now()
-	del := call(t, "", "DELETE", "/projects/"+m.project+"/keys/"+m.keyID, bearer(m.token), "")
+	del := client.Call(t, "", "DELETE", "/projects/"+m.project+"/keys/"+m.keyID, e2etest.Bearer(m.token), "")
 	deleteEnd := time.Now()
-	want(t, del, http.StatusNoContent)
+	e2etest.Want(t, del, http.StatusNoContent)
 	time.Sleep(after)
 	close(stop)
 	wg.Wait()
@@ -113,6 +115,6 @@ func TestRevocationUnderLoad(t *testing.T) {
 		t.Errorf("the load must straddle the DELETE: %d requests before, %d after", acceptedBefore, deniedAfter)
 	}
 
-	want(t, call(t, "", "GET", "/v1/whoami", bearer(other), ""), http.StatusOK)
-	want(t, call(t, "", "GET", "/v1/whoami", bearer(m.key), ""), http.StatusForbidden)
+	e2etest.Want(t, client.Call(t, "", "GET", "/v1/whoami", e2etest.Bearer(other), ""), http.StatusOK)
+	e2etest.Want(t, client.Call(t, "", "GET", "/v1/whoami", e2etest.Bearer(m.key), ""), http.StatusForbidden)
 }

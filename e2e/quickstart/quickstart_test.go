@@ -1,9 +1,9 @@
-// Package e2e runs the README's quickstart against the whole local stack, started by the same
+// Package quickstart runs the README's quickstart against the whole local stack, started by the same
 // devstack.Start as `make dev`: real bootstraps under the Lambda emulator, moto, the gateway. The
 // quickstart block is executed by bash as written (only the API's port differs), and every
 // "# → " line under a command must match what that command printed, so the README cannot drift
 // from the code.
-package e2e
+package quickstart
 
 import (
 	"bufio"
@@ -17,10 +17,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"codex/e2e/e2etest"
 	"codex/infra/devstack"
 )
 
@@ -40,7 +40,7 @@ func TestQuickstart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var logs syncBuffer
+	var logs e2etest.LogBuffer
 	state := t.TempDir()
 	start := time.Now()
 	stack, err := devstack.Start(ctx, devstack.Options{
@@ -48,7 +48,7 @@ func TestQuickstart(t *testing.T) {
 		Log: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 	if err != nil {
-		t.Fatalf("start: %v\n%s", err, logs.tail(30))
+		t.Fatalf("start: %v\n%s", err, logs.Tail(30))
 	}
 	closed := false
 	defer func() {
@@ -56,7 +56,7 @@ func TestQuickstart(t *testing.T) {
 			stack.Close()
 		}
 		if t.Failed() {
-			t.Logf("stack log (last lines):\n%s", logs.tail(40))
+			t.Logf("stack log (last lines):\n%s", logs.Tail(40))
 		}
 	}()
 	t.Logf("stack started in %s: %v", time.Since(start).Round(100*time.Millisecond), stack.APIs)
@@ -229,29 +229,4 @@ func alive(pid int) bool {
 	}
 	fields := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
 	return len(fields) > 0 && string(fields[0]) != "Z"
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
