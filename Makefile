@@ -4,8 +4,11 @@ SHELL := /bin/bash
 
 GO     ?= go
 GOARCH ?= arm64
+# Lambda runs Linux; make dev and make bench pass BUILD_GOOS (and GOARCH) of this machine to run the
+# same bootstraps locally, on macOS too.
+BUILD_GOOS ?= linux
 # Lambda builds: static, no RPC shim (provided.al2023 uses the Runtime API), reproducible, stripped.
-GOBUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
+GOBUILD = CGO_ENABLED=0 GOOS=$(BUILD_GOOS) GOARCH=$(GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 # ---------------------------------------------------------------------------------------------------
 # One target per function of template.yaml, named build-<LogicalId> as SAM's makefile build method
@@ -33,7 +36,7 @@ FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MA
 .PHONY: help build test lint unit fuzz cfn-lint tidy-check clean
 
 # make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock, stack.json
-# and the bootstraps it builds (for this machine's GOARCH, not Lambda's arm64); make dev-token finds
+# and the bootstraps it builds (for this machine's OS and architecture, not Lambda's linux/arm64); make dev-token finds
 # the running stack there. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
 # order of logical id. USER names the local user only when given on the command line, so that the
 # login name in the environment's USER is not picked up.
@@ -72,6 +75,7 @@ lint: cfn-lint tidy-check ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./... # make dev runs on macOS laptops too: keep it compiling there
 	$(GO) tool staticcheck ./...
 
 cfn-lint:

@@ -64,7 +64,7 @@ func buildDeployed(ctx context.Context, root, dir string, tpl *samtemplate.Templ
 			defer func() { <-sem }()
 			artifacts := filepath.Join(dir, strings.ReplaceAll(id, " ", "-"))
 			size, err := func() (binarySize, error) {
-				if err := makeTarget(ctx, root, target, artifacts, goarch); err != nil {
+				if err := makeTarget(ctx, root, target, artifacts, "linux", goarch); err != nil {
 					return binarySize{}, err
 				}
 				return measureBinary(filepath.Join(artifacts, "bootstrap"))
@@ -100,20 +100,21 @@ func deployedGOARCH(fn *samtemplate.Function) (string, error) {
 	return "", fmt.Errorf("function %s: unknown architecture %q", fn.LogicalID, arch)
 }
 
-// makeTarget runs `make <target> ARTIFACTS_DIR=<artifacts> GOARCH=<goarch>` in root: SAM's makefile
-// build method, with the architecture explicit so that a GOARCH in the environment cannot change it.
-func makeTarget(ctx context.Context, root, target, artifacts, goarch string) error {
+// makeTarget runs `make <target> ARTIFACTS_DIR=<artifacts> BUILD_GOOS=<goos> GOARCH=<goarch>` in
+// root: SAM's makefile build method, with the platform explicit so that a GOARCH in the environment
+// cannot change it.
+func makeTarget(ctx context.Context, root, target, artifacts, goos, goarch string) error {
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "make", "-C", root, "--no-print-directory", target,
-		"ARTIFACTS_DIR="+artifacts, "GOARCH="+goarch)
+		"ARTIFACTS_DIR="+artifacts, "BUILD_GOOS="+goos, "GOARCH="+goarch)
 	cmd.Env = makeEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("make %s GOARCH=%s failed: %v\n%s", target, goarch, err, out)
+		return fmt.Errorf("make %s BUILD_GOOS=%s GOARCH=%s failed: %v\n%s", target, goos, goarch, err, out)
 	}
 	if _, err := os.Stat(filepath.Join(artifacts, "bootstrap")); err != nil {
 		return fmt.Errorf("make %s produced no bootstrap in %s", target, artifacts)

@@ -109,9 +109,10 @@ func run(ctx context.Context, cfg config) (*results, error) {
 
 	// 2. The stack: moto, the emulator, every function built for this machine (devstack), and the
 	// hello world for this machine too.
-	progress("building the hello world for linux/%s and starting the local stack (it builds every function for linux/%s)", runtime.GOARCH, runtime.GOARCH)
+	native := runtime.GOOS + "/" + runtime.GOARCH
+	progress("building the hello world for %s and starting the local stack (it builds every function for %s)", native, native)
 	hello := filepath.Join(work, "native", "hello") // no spaces: make splits ARTIFACTS_DIR on them
-	if err := makeTarget(ctx, root, helloTarget, hello, runtime.GOARCH); err != nil {
+	if err := makeTarget(ctx, root, helloTarget, hello, runtime.GOOS, runtime.GOARCH); err != nil {
 		return nil, err
 	}
 	level := slog.LevelWarn

@@ -151,13 +151,13 @@ func (r *results) notes() []string {
 		fmt.Sprintf("Sizes: each bootstrap built as `sam build` builds it, `make build-<LogicalId> ARTIFACTS_DIR=… GOARCH=%s` "+
 			"(the template's architecture, the Makefile's flags: CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -ldflags=\"-s -w\"); "+
 			"the hello world (infra/bench/hello, `make bench-hello`) by the same command. Zip: one deflated entry `bootstrap`, as SAM uploads it.", r.deployArch),
-		fmt.Sprintf("Cold start: the bootstraps the local stack built for this machine (linux/%s, same command and flags, "+
+		fmt.Sprintf("Cold start: the bootstraps the local stack built for this machine (%s/%s, same command and flags, "+
 			"not the deployed %s), each in a fresh Lambda Runtime Interface Emulator (the version go.mod pins, as make dev runs it) "+
 			"with its template environment. Timed from the first invocation, on which the emulator starts the bootstrap process, "+
 			"to its response: process start to first response, without the emulator's own start-up. The event is `{}`, which every "+
 			"function refuses (401, 404, deny) without calling DynamoDB. Rounds take the %d subjects in random order; "+
 			"the binaries are in the file cache. Compare ratios, not milliseconds, with Lambda's Init Duration.",
-			runtime.GOARCH, r.deployArch, len(r.cold)),
+			runtime.GOOS, runtime.GOARCH, r.deployArch, len(r.cold)),
 		"Authorizer: `go " + strings.Join(authorizerArgs, " ") + "`, run after the stack stopped: the handler with its key store " +
 			"an in-memory map behind codex.KeyLookup (parsing, checksum, SHA-256, decision, JSON log line to io.Discard).",
 		fmt.Sprintf("Warm latency: %d warm-up then %d timed sequential requests per route from a keep-alive HTTP client through "+

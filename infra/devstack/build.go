@@ -28,11 +28,11 @@ func buildEnv() []string {
 	return env
 }
 
-// makeArgs are the arguments of SAM's makefile build method for a function, plus GOARCH so that
-// the bootstrap runs on this machine rather than on Lambda's arm64.
+// makeArgs are the arguments of SAM's makefile build method for a function, plus BUILD_GOOS and
+// GOARCH so that the bootstrap runs on this machine rather than on Lambda's linux/arm64.
 func makeArgs(root, logicalID, artifactsDir string) []string {
 	return []string{"-C", root, "--no-print-directory", "build-" + logicalID,
-		"ARTIFACTS_DIR=" + artifactsDir, "GOARCH=" + runtime.GOARCH}
+		"ARTIFACTS_DIR=" + artifactsDir, "BUILD_GOOS=" + runtime.GOOS, "GOARCH=" + runtime.GOARCH}
 }
 
 // checkTargets reports every function without a build-<LogicalId> target, with the routes that

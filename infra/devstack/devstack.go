@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,10 +79,6 @@ type Stack struct {
 // (or when ctx ends first) it stops whatever it had started. The stack runs until Close; ctx
 // bounds only the start.
 func Start(ctx context.Context, opts Options) (s *Stack, err error) {
-	if runtime.GOOS != "linux" {
-		// The Makefile builds GOOS=linux bootstraps, which only run on Linux.
-		return nil, fmt.Errorf("the local stack runs the functions' Linux binaries, so it needs Linux (this is %s)", runtime.GOOS)
-	}
 	if opts.Root == "" {
 		if opts.Root, err = findRoot(); err != nil {
 			return nil, err
