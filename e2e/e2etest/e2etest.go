@@ -58,6 +58,9 @@ func (s Suite) Main(m *testing.M) {
 // Run starts the stack, runs the package's tests against it, closes it and returns the exit code.
 func (s Suite) Run(m *testing.M) int {
 	flag.Parse() // testing.Verbose needs the flags before m.Run parses them
+	if flag.Lookup("test.list").Value.String() != "" {
+		return m.Run() // go test -list runs no test, so it needs no stack (nor a Finish check)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	if s.OpenAPI {
