@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -70,9 +71,11 @@ func errorResponse(err error, requestID string) Response {
 	return JSON(status, body)
 }
 
-// JSON returns a response with v encoded as the body.
+// JSON returns a response with v encoded as the body. It does not escape <, > and & as \u003c and
+// so on, as json.Marshal does for HTML: this is a JSON API, and the escapes would make a response
+// (and the idempotency record that stores it) up to six times the size of what it says.
 func JSON(status int, v any) Response {
-	b, err := json.Marshal(v)
+	b, err := encodeJSON(v)
 	if err != nil {
 		// Only a programming error (an unsupported type) gets here; answer without leaking it.
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"type":"api_error","code":"internal_error","message":"internal error"}}`)
@@ -82,6 +85,16 @@ func JSON(status int, v any) Response {
 		Headers:    map[string]string{"content-type": "application/json"},
 		Body:       string(b),
 	}
+}
+
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // NoContent returns a 204.

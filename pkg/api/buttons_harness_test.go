@@ -22,6 +22,7 @@ import (
 type world struct {
 	t      *testing.T
 	store  *dynamo.Store
+	tables dynamo.Tables
 	clock  *clock
 	spec   *openapi.Validator
 	routes map[string]Route
@@ -34,7 +35,8 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, store: newTestStore(t), clock: &clock{now: time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)}, spec: spec, logs: new(bytes.Buffer)}
+	store, tables := newTestTables(t)
+	w := &world{t: t, store: store, tables: tables, clock: &clock{now: time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)}, spec: spec, logs: new(bytes.Buffer)}
 	w.routes = worldRoutes(w.store, w.tick)
 	return w
 }

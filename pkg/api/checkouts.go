@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,12 +117,19 @@ type createCheckoutBody struct {
 	ExpiresIn         *int64                     `json:"expires_in"`
 }
 
+// lineItemBody is the wire form of a line item.
+type lineItemBody struct {
+	Name       string `json:"name"`
+	UnitAmount *int64 `json:"unit_amount"`
+	Quantity   *int64 `json:"quantity"`
+}
+
 func (h CreateCheckout) Serve(ctx context.Context, req *Request) (Response, error) {
 	p, err := Principal(req)
 	if err != nil {
 		return Response{}, err
 	}
-	key, hasKey := idempotencyKey(req)
+	key, hasKey := Header(req.Headers, strings.ToLower(IdempotencyKeyHeader))
 	if hasKey {
 		if err := codex.ValidateIdempotencyKey(IdempotencyKeyHeader, key); err != nil {
 			return Response{}, err
@@ -183,17 +189,6 @@ func (h CreateCheckout) Serve(ctx context.Context, req *Request) (Response, erro
 	}, nil
 }
 
-// idempotencyKey returns the Idempotency-Key header and whether it was sent at all, so that an empty
-// value is refused rather than taken as no key.
-func idempotencyKey(req *Request) (string, bool) {
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, IdempotencyKeyHeader) {
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // decodeCheckoutParams decodes the body strictly and names the parameter at fault with its index or
 // key, consistently with the names codex validation uses.
 func decodeCheckoutParams(req *Request) (codex.CheckoutParams, error) {
@@ -217,19 +212,26 @@ func decodeCheckoutParams(req *Request) (codex.CheckoutParams, error) {
 		if bytes.Equal(raw, []byte("null")) {
 			return p, codex.Invalid(path, "%s must be an object", path)
 		}
-		var li codex.LineItem
-		if err := decodeElement(raw, &li, path); err != nil {
+		var li lineItemBody
+		if err := decodeChecked(raw, &li, path); err != nil {
 			return p, err
 		}
-		p.LineItems = append(p.LineItems, li)
+		// Absent is told apart from 0 here, where it is still known: "is required", not "got 0".
+		if li.UnitAmount == nil {
+			return p, codex.Missing(path + ".unit_amount")
+		}
+		if li.Quantity == nil {
+			return p, codex.Missing(path + ".quantity")
+		}
+		p.LineItems = append(p.LineItems, codex.LineItem{Name: li.Name, UnitAmount: *li.UnitAmount, Quantity: *li.Quantity})
 	}
 	if body.Metadata != nil {
 		p.Metadata = make(map[string]string, len(body.Metadata))
 		// Sorted, so that of several bad values the same one is reported every time.
 		for _, k := range slices.Sorted(maps.Keys(body.Metadata)) {
 			var v *string
-			param := "metadata[" + truncate(k, codex.MaxMetadataKey) + "]"
-			if err := decodeElement(body.Metadata[k], &v, param); err != nil {
+			param := "metadata[" + codex.Truncate(k, codex.MaxMetadataKey) + "]"
+			if err := decodeChecked(body.Metadata[k], &v, param); err != nil {
 				return p, err
 			}
 			if v == nil {
@@ -239,34 +241,6 @@ func decodeCheckoutParams(req *Request) (codex.CheckoutParams, error) {
 		}
 	}
 	return p, nil
-}
-
-// decodeElement decodes one element of a list or map with DecodeJSON's strictness (the whole body
-// has already passed its UTF-8, duplicate-key and depth checks) and names the parameter at fault by
-// its full path, e.g. line_items[2].unit_amount or line_items[0].colour.
-func decodeElement(raw json.RawMessage, v any, path string) error {
-	if err := checkFieldNames(raw, reflect.TypeOf(v), path); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		return nil
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		param := path
-		if typeErr.Field != "" {
-			param += "." + typeErr.Field
-		}
-		return codex.Invalid(param, "%s must be %s", param, jsonKind(typeErr.Type.Kind().String()))
-	}
-	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		param := path + "." + truncate(strings.Trim(field, `"`), 40)
-		return &codex.Error{Code: codex.CodeParameterUnknown, Message: fmt.Sprintf("unknown parameter %q", param), Param: param}
-	}
-	return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid JSON")
 }
 
 // GetCheckout is GET /v1/checkouts/{checkout_id}.
@@ -316,19 +290,34 @@ func (h ListCheckouts) Serve(ctx context.Context, req *Request) (Response, error
 		return Response{}, err
 	}
 	now := h.Now()
-	out := Page[checkoutView]{Data: make([]checkoutView, 0, len(checkouts)), HasMore: hasMore}
-	for _, c := range checkouts {
-		out.Data = append(out.Data, h.view(c, now))
+	out := Page[json.RawMessage]{Data: make([]json.RawMessage, 0, len(checkouts)), HasMore: hasMore}
+	size := 0
+	for i, c := range checkouts {
+		b, err := encodeJSON(h.view(c, now))
+		if err != nil {
+			return Response{}, err
+		}
+		if size += len(b) + 1; size > MaxPageBytes && i > 0 {
+			// The rest is where starting_after=<the last id returned> goes on.
+			out.HasMore = true
+			break
+		}
+		out.Data = append(out.Data, b)
 	}
 	return JSON(http.StatusOK, out), nil
 }
+
+// MaxPageBytes bounds the checkouts of one page. A Lambda response is at most 6 MB (over it, API
+// Gateway answers a bare 500), and 100 checkouts each at every field's limit come to more than
+// that, so a page ends early, with has_more, once the next checkout would take it past this.
+const MaxPageBytes = 4 << 20
 
 // listParams reads limit and starting_after. Unknown parameters are refused like unknown body
 // fields, so a misspelt one (startingAfter) is an error rather than silently ignored.
 func listParams(q map[string]string) (limit int, after string, err error) {
 	for k := range q {
 		if k != "limit" && k != "starting_after" {
-			return 0, "", &codex.Error{Code: codex.CodeParameterUnknown, Message: fmt.Sprintf("unknown parameter %q", truncate(k, 40)), Param: truncate(k, 40)}
+			return 0, "", unknownParam(k, "")
 		}
 	}
 	limit = DefaultListLimit

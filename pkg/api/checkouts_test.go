@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +127,9 @@ func TestCreateCheckoutValidation(t *testing.T) {
 		{name: "overflowing amount", field: "line_items", raw: `[{"name":"a","unit_amount":99999999999999999999,"quantity":1}]`, status: 400, code: codex.CodeParameterInvalid, param: "line_items[0].unit_amount"},
 		{name: "zero amount", field: "line_items", raw: `[{"name":"a","unit_amount":0,"quantity":1}]`, status: 400, code: codex.CodeParameterInvalid, param: "line_items[0].unit_amount"},
 		{name: "too large amount", field: "line_items", raw: `[{"name":"a","unit_amount":100000000,"quantity":1}]`, status: 400, code: codex.CodeParameterInvalid, param: "line_items[0].unit_amount"},
-		{name: "missing amount", field: "line_items", raw: `[{"name":"a","quantity":1}]`, status: 400, code: codex.CodeParameterInvalid, param: "line_items[0].unit_amount"},
+		{name: "missing amount", field: "line_items", raw: `[{"name":"a","quantity":1}]`, status: 400, code: codex.CodeParameterMissing, param: "line_items[0].unit_amount"},
+		{name: "null amount", field: "line_items", raw: `[{"name":"a","unit_amount":null,"quantity":1}]`, status: 400, code: codex.CodeParameterMissing, param: "line_items[0].unit_amount"},
+		{name: "missing quantity", field: "line_items", raw: `[{"name":"a","unit_amount":1}]`, status: 400, code: codex.CodeParameterMissing, param: "line_items[0].quantity"},
 		{name: "fractional quantity", field: "line_items", raw: `[{"name":"a","unit_amount":1,"quantity":1.5}]`, status: 400, code: codex.CodeParameterInvalid, param: "line_items[0].quantity"},
 		{name: "zero quantity", field: "line_items", raw: `[{"name":"a","unit_amount":1,"quantity":0}]`, status: 400, code: codex.CodeParameterInvalid, param: "line_items[0].quantity"},
 		{name: "quantity 1001", field: "line_items", raw: `[{"name":"a","unit_amount":1,"quantity":1001}]`, status: 400, code: codex.CodeParameterInvalid, param: "line_items[0].quantity"},
@@ -293,4 +297,109 @@ func FuzzCreateCheckoutBody(f *testing.F) {
 			t.Fatalf("validating twice changes the fingerprint of %q", body)
 		}
 	})
+}
+
+// pagedCheckouts is a project's checkouts, newest first, listed as the store contract says.
+type pagedCheckouts struct {
+	untouchedStore
+	all []codex.Checkout
+}
+
+func (s pagedCheckouts) ListCheckouts(_ context.Context, _ string, limit int, after string) ([]codex.Checkout, bool, error) {
+	start := 0
+	if after != "" {
+		i := slices.IndexFunc(s.all, func(c codex.Checkout) bool { return c.ID == after })
+		if i < 0 {
+			return nil, false, codex.NotFound("checkout")
+		}
+		start = i + 1
+	}
+	end := min(start+limit, len(s.all))
+	return s.all[start:end], end < len(s.all), nil
+}
+
+// TestListCheckoutsPageFitsALambdaResponse: 100 checkouts at the size a 64 KiB request allows come
+// to more than Lambda's 6 MB response limit, so a page ends early with has_more, and starting_after
+// its last id goes on with no checkout missed or repeated.
+func TestListCheckoutsPageFitsALambdaResponse(t *testing.T) {
+	raw := codex.CheckoutParams{
+		Currency:   "usd",
+		SuccessURL: "https://shop.example/done",
+		CancelURL:  "https://shop.example/cart",
+		Metadata:   map[string]string{},
+	}
+	for range codex.MaxLineItems {
+		raw.LineItems = append(raw.LineItems, codex.LineItem{Name: strings.Repeat("é", codex.MaxLineItemName), UnitAmount: 1, Quantity: 1})
+	}
+	for i := range 10 {
+		raw.Metadata[fmt.Sprint(i)] = strings.Repeat("<&>", codex.MaxMetadataValue/3)
+	}
+	if b, _ := encodeJSON(raw); len(b) > MaxBodyBytes {
+		t.Fatalf("the request would be %d bytes, over the %d a request may have", len(b), MaxBodyBytes)
+	}
+	params, err := raw.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := pagedCheckouts{untouchedStore: untouchedStore{t}}
+	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	for range MaxListLimit + 20 {
+		store.all = append(store.all, codex.NewCheckout("prj_A", params, now))
+	}
+	list := Handler(discardLog(), ListCheckouts{Checkouts{Store: store, Now: func() time.Time { return now }, PageURL: testPageURL}})
+
+	var seen []string
+	after := ""
+	for pages := 0; ; pages++ {
+		if pages > len(store.all) {
+			t.Fatal("pagination does not end")
+		}
+		req := merchantRequest("", nil)
+		req.QueryStringParameters = map[string]string{"limit": strconv.Itoa(MaxListLimit)}
+		if after != "" {
+			req.QueryStringParameters["starting_after"] = after
+		}
+		resp, err := list(context.Background(), req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("page %d: %d %v %.200s", pages, resp.StatusCode, err, resp.Body)
+		}
+		if len(resp.Body) > 6<<20-1024 {
+			t.Fatalf("page %d is %d bytes: over what a Lambda response may carry", pages, len(resp.Body))
+		}
+		var page struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+			HasMore bool `json:"has_more"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || len(page.Data) == 0 {
+			t.Fatalf("page %d: %v, %d checkouts", pages, err, len(page.Data))
+		}
+		if pages == 0 && (len(page.Data) == MaxListLimit || !page.HasMore) {
+			t.Fatalf("first page: %d checkouts, has_more %v; want it cut short by size", len(page.Data), page.HasMore)
+		}
+		for _, c := range page.Data {
+			seen = append(seen, c.ID)
+		}
+		if !page.HasMore {
+			break
+		}
+		after = page.Data[len(page.Data)-1].ID
+	}
+	var want []string
+	for _, c := range store.all {
+		want = append(want, c.ID)
+	}
+	if !slices.Equal(seen, want) {
+		t.Errorf("pages returned %d checkouts, want all %d in order, once each", len(seen), len(want))
+	}
+}
+
+// TestJSONDoesNotEscapeHTML: responses, and the idempotency records that store them, carry <, >
+// and & as they are; json.Marshal's \u003c escapes would make them up to six times as large.
+func TestJSONDoesNotEscapeHTML(t *testing.T) {
+	resp := JSON(http.StatusOK, map[string]string{"name": "<b>Tea & cake</b>"})
+	if want := `{"name":"<b>Tea & cake</b>"}`; resp.Body != want {
+		t.Errorf("body %s, want %s", resp.Body, want)
+	}
 }

@@ -40,20 +40,56 @@ func DecodeJSON(req *Request, v any) error {
 	if err := checkJSON(body); err != nil {
 		return err
 	}
-	if err := checkFieldNames(body, reflect.TypeOf(v), ""); err != nil {
+	return decodeChecked(body, v, "")
+}
+
+// decodeChecked decodes data, which has passed checkJSON (the whole body or one element of it),
+// into v: a key that is not one of v's parameter names is refused, and every error names the
+// parameter at fault by its full path under path, e.g. line_items[2].unit_amount.
+func decodeChecked(data []byte, v any, path string) error {
+	if err := checkFieldNames(data, reflect.TypeOf(v), path); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+	err := dec.Decode(v)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &typeErr):
+		param := joinParam(path, typeErr.Field)
+		if param == "" {
+			return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
+		}
+		return codex.Invalid(param, "%s must be %s", param, jsonKind(typeErr.Type.Kind().String()))
+	default:
+		return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid JSON")
 	}
-	return nil
+}
+
+func joinParam(path, name string) string {
+	switch {
+	case path == "":
+		return name
+	case name == "":
+		return path
+	}
+	return path + "." + name
+}
+
+// unknownParam is the error for a parameter the route does not take, named as the request spells it.
+func unknownParam(param, hint string) error {
+	param = codex.Truncate(param, 60)
+	msg := fmt.Sprintf("unknown parameter %q", param)
+	if hint != "" {
+		msg += ": " + hint
+	}
+	return &codex.Error{Code: codex.CodeParameterUnknown, Message: msg, Param: param}
 }
 
 func rawBody(req *Request) ([]byte, error) {
-	if ct := header(req, "content-type"); ct != "" {
+	if ct, _ := Header(req.Headers, "content-type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
 			return nil, codex.Errorf(codex.CodeUnsupportedMedia, "request bodies must be application/json")
@@ -80,18 +116,19 @@ func tooLarge() error {
 	return codex.Errorf(codex.CodeBodyTooLarge, "request body must be at most %d bytes", MaxBodyBytes)
 }
 
-// header returns a request header. API Gateway lower-cases names in payload 2.0; the fallback keeps
-// handlers correct when called with hand-built events.
-func header(req *Request, name string) string {
-	if v, ok := req.Headers[name]; ok {
-		return v
+// Header returns a request header (name in lower case) and whether it was sent at all, so that an
+// empty value can be told from none. API Gateway lower-cases names in payload 2.0; the fallback
+// keeps handlers correct when called with hand-built or replayed events.
+func Header(headers map[string]string, name string) (string, bool) {
+	if v, ok := headers[name]; ok {
+		return v, true
 	}
-	for k, v := range req.Headers {
+	for k, v := range headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // checkJSON enforces what encoding/json lets through: invalid UTF-8 (silently replaced there),
@@ -131,7 +168,7 @@ func checkJSON(body []byte) error {
 			if top.object && top.expectKey {
 				if key, ok := tok.(string); ok {
 					if _, dup := top.keys[key]; dup {
-						return codex.Errorf(codex.CodeBodyInvalid, "request body repeats the key %q", truncate(key, 40))
+						return codex.Errorf(codex.CodeBodyInvalid, "request body repeats the key %q", codex.Truncate(key, 40))
 					}
 					top.keys[key] = struct{}{}
 					top.expectKey = false
@@ -158,11 +195,12 @@ func checkJSON(body []byte) error {
 
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
-// checkFieldNames refuses an object key that encoding/json would match to a struct field of t only
-// case-insensitively ("Name", "NAME", or "ſuccess_url" with a long s, for "success_url"): such a
-// key is an unknown parameter, named by its path (line_items[0].Quantity). Keys that match no field
-// at all are left to the decoder's DisallowUnknownFields, and json.RawMessage values to whoever
-// decodes them (decodeElement checks them the same way). data has passed checkJSON.
+// checkFieldNames refuses an object key that is not exactly the JSON name of a struct field of t,
+// naming it by its path (line_items[0].colour) as the request spells it. That includes a key that
+// encoding/json would match only case-insensitively ("Name", "NAME", or "ſuccess_url" with a long
+// s, for "success_url"), which it would otherwise take silently. json.RawMessage values are left to
+// whoever decodes them (with decodeChecked, which checks them the same way). data has passed
+// checkJSON.
 func checkFieldNames(data []byte, t reflect.Type, path string) error {
 	if !hasStruct(t, map[reflect.Type]bool{}) {
 		return nil
@@ -206,11 +244,9 @@ func walkFieldNames(v any, t reflect.Type, path string) error {
 			return nil // a type error, which the decoder reports
 		}
 		fields := jsonFields(t)
+		// Sorted, so that of several unknown keys the same one is reported every time.
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			param := k
-			if path != "" {
-				param = path + "." + k
-			}
+			param := joinParam(path, k)
 			if ft, ok := fields[k]; ok {
 				if err := walkFieldNames(obj[k], ft, param); err != nil {
 					return err
@@ -219,11 +255,10 @@ func walkFieldNames(v any, t reflect.Type, path string) error {
 			}
 			for name := range fields {
 				if strings.EqualFold(name, k) {
-					param = truncate(param, 60)
-					return &codex.Error{Code: codex.CodeParameterUnknown, Param: param,
-						Message: fmt.Sprintf("unknown parameter %q: parameter names are case-sensitive (did you mean %q?)", param, name)}
+					return unknownParam(param, fmt.Sprintf("parameter names are case-sensitive (did you mean %q?)", name))
 				}
 			}
+			return unknownParam(param, "")
 		}
 	case reflect.Slice, reflect.Array:
 		arr, _ := v.([]any)
@@ -263,31 +298,6 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		fields[name] = f.Type
 	}
 	return fields
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
-}
-
-// decodeError turns encoding/json's errors into client errors that name the parameter.
-func decodeError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &typeErr):
-		param := typeErr.Field
-		if param == "" {
-			return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
-		}
-		return codex.Invalid(param, "%s must be %s", param, jsonKind(typeErr.Type.Kind().String()))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &codex.Error{Code: codex.CodeParameterUnknown, Message: fmt.Sprintf("unknown parameter %q", truncate(field, 40)), Param: truncate(field, 40)}
-	default:
-		return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid JSON")
-	}
 }
 
 func jsonKind(goKind string) string {

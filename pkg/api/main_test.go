@@ -7,6 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"codex/infra/localaws"
 	"codex/pkg/dynamo"
 )
@@ -40,9 +44,34 @@ func TestMain(m *testing.M) {
 // newTestStore returns a store over fresh copies of the template's tables, deleted when t ends.
 func newTestStore(t *testing.T) *dynamo.Store {
 	t.Helper()
+	s, _ := newTestTables(t)
+	return s
+}
+
+// newTestTables is newTestStore that also returns the tables.
+func newTestTables(t *testing.T) (*dynamo.Store, dynamo.Tables) {
+	t.Helper()
 	env := localAWS(t)
 	names := env.NewTables(t)
-	return dynamo.New(env.DynamoDB, dynamo.Tables{Keys: names["KeysTable"], App: names["AppTable"]})
+	tables := dynamo.Tables{Keys: names["KeysTable"], App: names["AppTable"]}
+	return dynamo.New(env.DynamoDB, tables), tables
+}
+
+// itemCount is how many items tables hold, by strongly consistent scans (an index may lag).
+func itemCount(t *testing.T, tables dynamo.Tables) int {
+	t.Helper()
+	n := 0
+	for _, table := range []string{tables.Keys, tables.App} {
+		p := dynamodb.NewScanPaginator(localAWS(t).DynamoDB, &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true), Select: types.SelectCount})
+		for p.HasMorePages() {
+			out, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += int(out.Count)
+		}
+	}
+	return n
 }
 
 // fixtureRequest loads an API Gateway payload 2.0 event captured in testdata.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"codex/pkg/api"
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
 )
@@ -44,7 +45,8 @@ func ParseAuthorization(header string) (apikey.Key, error) {
 func (h Handler) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 	deny := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}
 	requestID := req.RequestContext.RequestID
-	key, err := ParseAuthorization(authorizationHeader(req.Headers))
+	header, _ := api.Header(req.Headers, "authorization")
+	key, err := ParseAuthorization(header)
 	if err != nil {
 		h.Log.InfoContext(ctx, "deny", "request_id", requestID, "reason", "malformed", "detail", err.Error())
 		return deny, nil
@@ -67,18 +69,4 @@ func (h Handler) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthor
 		IsAuthorized: true,
 		Context:      map[string]any{"project_id": p.ProjectID, "key_id": p.KeyID},
 	}, nil
-}
-
-// authorizationHeader finds the header whatever its case: API Gateway lower-cases names in payload
-// 2.0, but a hand-built or replayed event may not.
-func authorizationHeader(headers map[string]string) string {
-	if v, ok := headers["authorization"]; ok {
-		return v
-	}
-	for k, v := range headers {
-		if strings.EqualFold(k, "authorization") {
-			return v
-		}
-	}
-	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -247,7 +248,7 @@ func ValidateRedirectURL(param, raw string) error {
 		return Invalid(param, "%s must not contain whitespace or control characters", param)
 	}
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+	if err != nil || !u.IsAbs() || u.Hostname() == "" || u.Opaque != "" || !validPort(u.Port()) {
 		return Invalid(param, "%s must be an absolute URL such as https://example.com/done", param)
 	}
 	if u.User != nil {
@@ -263,6 +264,16 @@ func ValidateRedirectURL(param, raw string) error {
 		return Invalid(param, "%s must use https", param)
 	}
 	return nil
+}
+
+// validPort reports whether a URL's port is absent or 1-65535 (url.Parse checks only that it is
+// digits).
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func isLoopbackHost(host string) bool {
@@ -304,7 +315,7 @@ func ValidateMetadata(param string, m map[string]string) (map[string]string, err
 		if k == "" {
 			return out, Invalid(param, "%s keys must not be empty", param)
 		}
-		p := fmt.Sprintf("%s[%s]", param, truncateRunes(k, MaxMetadataKey))
+		p := fmt.Sprintf("%s[%s]", param, Truncate(k, MaxMetadataKey))
 		if n := utf8.RuneCountInString(k); n > MaxMetadataKey {
 			return out, Invalid(p, "%s keys must be at most %d characters, got %d", param, MaxMetadataKey, n)
 		}
@@ -314,15 +325,18 @@ func ValidateMetadata(param string, m map[string]string) (map[string]string, err
 		if n := utf8.RuneCountInString(v); n > MaxMetadataValue {
 			return out, Invalid(p, "%s values must be at most %d characters, got %d", param, MaxMetadataValue, n)
 		}
-		if !utf8.ValidString(v) {
-			return out, Invalid(p, "%s values must be valid UTF-8", param)
+		// Text a merchant reads back; tabs and line breaks are fine, other control characters
+		// (NUL, ESC, ...) are what breaks their logs and CSV exports.
+		if !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) && !strings.ContainsRune("\t\n\r", r) }) >= 0 {
+			return out, Invalid(p, "%s values must be text without control characters other than tab and line breaks", param)
 		}
 		out[k] = v
 	}
 	return out, nil
 }
 
-func truncateRunes(s string, n int) string {
+// Truncate shortens s to n characters, marking the cut with "…", for echoing input in messages.
+func Truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

@@ -60,14 +60,16 @@ func TestValidateCheckoutAcceptsLimits(t *testing.T) {
 		p.Metadata[fmt.Sprintf("%040d", i)] = strings.Repeat("v", MaxMetadataValue)
 	}
 	p.Metadata["empty"] = ""
+	p.Metadata["address"] = "1 Main St\r\nFlat 2\tleft door"
 	delete(p.Metadata, fmt.Sprintf("%040d", 0))
+	delete(p.Metadata, fmt.Sprintf("%040d", 1))
 	for _, e := range []int64{MinExpiresIn, MaxExpiresIn} {
 		p.ExpiresIn = ptr(e)
 		if _, err := p.Validate(); err != nil {
 			t.Fatalf("expires_in %d: %v", e, err)
 		}
 	}
-	for _, u := range []string{"http://127.0.0.1/x", "http://[::1]:3000/", "HTTPS://EXAMPLE.COM", "https://shop.example:8443/a#frag"} {
+	for _, u := range []string{"http://127.0.0.1/x", "http://[::1]:3000/", "HTTPS://EXAMPLE.COM", "https://shop.example:8443/a#frag", "https://shop.example:1/", "https://shop.example:65535/"} {
 		p.SuccessURL = u
 		if _, err := p.Validate(); err != nil {
 			t.Errorf("success_url %q: %v", u, err)
@@ -140,6 +142,9 @@ func TestValidateCheckoutRejects(t *testing.T) {
 		{"newline", func(p *CheckoutParams) { p.SuccessURL = "https://shop.example/\n" }, CodeParameterInvalid, "success_url"},
 		{"long url", func(p *CheckoutParams) { p.SuccessURL = "https://shop.example/" + long(MaxURLLength) }, CodeParameterInvalid, "success_url"},
 		{"bad port", func(p *CheckoutParams) { p.SuccessURL = "https://shop.example:port/" }, CodeParameterInvalid, "success_url"},
+		{"port only", func(p *CheckoutParams) { p.SuccessURL = "https://:443/done" }, CodeParameterInvalid, "success_url"},
+		{"port 0", func(p *CheckoutParams) { p.SuccessURL = "https://shop.example:0/" }, CodeParameterInvalid, "success_url"},
+		{"port 65536", func(p *CheckoutParams) { p.SuccessURL = "https://shop.example:65536/" }, CodeParameterInvalid, "success_url"},
 		{"no cancel_url", func(p *CheckoutParams) { p.CancelURL = "" }, CodeParameterMissing, "cancel_url"},
 		{"http cancel_url", func(p *CheckoutParams) { p.CancelURL = "http://10.0.0.1/" }, CodeParameterInvalid, "cancel_url"},
 		{"empty client_reference_id", func(p *CheckoutParams) { p.ClientReferenceID = ptr("") }, CodeParameterInvalid, "client_reference_id"},
@@ -155,6 +160,9 @@ func TestValidateCheckoutRejects(t *testing.T) {
 		{"long metadata key", func(p *CheckoutParams) { p.Metadata = map[string]string{long(MaxMetadataKey + 1): "v"} }, CodeParameterInvalid, "metadata[" + long(MaxMetadataKey) + "…]"},
 		{"bracket in metadata key", func(p *CheckoutParams) { p.Metadata = map[string]string{"a[b]": "v"} }, CodeParameterInvalid, "metadata[a[b]]"},
 		{"control in metadata key", func(p *CheckoutParams) { p.Metadata = map[string]string{"a\tb": "v"} }, CodeParameterInvalid, "metadata[a\tb]"},
+		{"NUL in metadata value", func(p *CheckoutParams) { p.Metadata = map[string]string{"order": "a\x00b"} }, CodeParameterInvalid, "metadata[order]"},
+		{"escape in metadata value", func(p *CheckoutParams) { p.Metadata = map[string]string{"order": "\x1b[31m"} }, CodeParameterInvalid, "metadata[order]"},
+		{"C1 control in metadata value", func(p *CheckoutParams) { p.Metadata = map[string]string{"order": "a\u0085"} }, CodeParameterInvalid, "metadata[order]"},
 		{"long metadata value", func(p *CheckoutParams) { p.Metadata = map[string]string{"order": long(MaxMetadataValue + 1)} }, CodeParameterInvalid, "metadata[order]"},
 		{"short expiry", func(p *CheckoutParams) { p.ExpiresIn = ptr[int64](MinExpiresIn - 1) }, CodeParameterInvalid, "expires_in"},
 		{"zero expiry", func(p *CheckoutParams) { p.ExpiresIn = ptr[int64](0) }, CodeParameterInvalid, "expires_in"},

@@ -117,7 +117,7 @@ func (s *Store) DeleteKey(ctx context.Context, projectID, keyID string) error {
 	if err := attributevalue.UnmarshalMap(out.Item, &ref); err != nil {
 		return fmt.Errorf("decode key ref %s: %w", keyID, err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	in := &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Delete: &types.Delete{
 				TableName: &s.tables.Keys,
@@ -128,7 +128,21 @@ func (s *Store) DeleteKey(ctx context.Context, projectID, keyID string) error {
 			}},
 			{Delete: &types.Delete{TableName: &s.tables.App, Key: refKey, ConditionExpression: aws.String("attribute_exists(PK)")}},
 		},
-	})
+	}
+	// Two deletes of one key at once (a double click, a retrying client): DynamoDB cancels one with
+	// TransactionConflict while the other runs. Trying again a moment later settles it: the key is
+	// gone (404 below), or the other delete failed and this one goes through.
+	for attempt := 1; ; attempt++ {
+		_, err = s.db.TransactWriteItems(ctx, in)
+		if attempt == conflictAttempts || !canceledBy(err, "TransactionConflict") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 25 * time.Millisecond):
+		}
+	}
 	if canceledBy(err, "ConditionalCheckFailed") {
 		// A concurrent delete won the race: to this caller the key is gone either way.
 		return codex.NotFound("key")
@@ -138,6 +152,9 @@ func (s *Store) DeleteKey(ctx context.Context, projectID, keyID string) error {
 	}
 	return nil
 }
+
+// conflictAttempts is how many times DeleteKey tries a transaction that a concurrent one cancels.
+const conflictAttempts = 3
 
 // LookupKey is the authorizer's single read: a strongly consistent GetItem, so a key deleted a moment
 // ago is never found.
