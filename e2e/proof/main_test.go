@@ -125,30 +125,46 @@ func checkLogs(code int) int {
 // Secrets: every credential a test obtains is registered, and none may appear in the logs.
 
 type secretSet struct {
-	mu   sync.Mutex
-	list []string
+	mu          sync.Mutex
+	list        []string // the credentials and their parts
+	credentials int
 }
 
 var secrets secretSet
 
-// add registers a credential and the parts of it that identify it on their own: the random part
-// of an API key (without cmk_) and the signature of a JWT.
+// add registers a credential and the parts of it that give it away on their own: any run of
+// secretRun or more characters of an API key after cmk_ (the random part, with or without its
+// checksum; the display prefix, cmk_ and 4 characters, is shorter) or of a JWT's signature.
 func (s *secretSet) add(credential string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.credentials++
 	s.list = append(s.list, credential)
 	if rest, ok := strings.CutPrefix(credential, "cmk_"); ok {
-		s.list = append(s.list, rest)
+		s.list = append(s.list, windows(rest)...)
 	}
 	if parts := strings.Split(credential, "."); len(parts) == 3 {
-		s.list = append(s.list, parts[2])
+		s.list = append(s.list, windows(parts[2])...)
 	}
+}
+
+// secretRun is the shortest run of a secret's characters the scan is sure to find. Windows of
+// half that length every half length: any run of secretRun characters holds one of them.
+const secretRun = 24
+
+func windows(secret string) []string {
+	const w = secretRun / 2
+	var out []string
+	for i := 0; i+w <= len(secret); i += w {
+		out = append(out, secret[i:i+w])
+	}
+	return out
 }
 
 func (s *secretSet) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.list)
+	return s.credentials
 }
 
 // secretsInLogs lists the log lines that contain a registered credential.
@@ -158,16 +174,18 @@ func secretsInLogs() []string {
 	return secretsIn(logs.String(), secrets.list)
 }
 
-// secretsIn lists the lines of text that contain one of list, with the credential shortened and
-// masked so that the report does not leak it further.
+// secretsIn lists the lines of text that contain one of list, each once, with every part of a
+// credential in it masked so that the report does not leak it further.
 func secretsIn(text string, list []string) []string {
 	var found []string
 	for i, line := range strings.Split(text, "\n") {
-		for _, s := range list {
-			if strings.Contains(line, s) {
-				found = append(found, fmt.Sprintf("log line %d contains %.8s…: %.300s", i+1, s, strings.ReplaceAll(line, s, "<SECRET>")))
-			}
+		if !slices.ContainsFunc(list, func(s string) bool { return strings.Contains(line, s) }) {
+			continue
 		}
+		for _, s := range list {
+			line = strings.ReplaceAll(line, s, "<SECRET>")
+		}
+		found = append(found, fmt.Sprintf("log line %d contains a credential: %.300s", i+1, line))
 	}
 	return found
 }
@@ -223,12 +241,28 @@ func wantInternalEnvelope(t *testing.T, what string, r e2etest.Response) {
 	kind, env, _ := errorBody(r.Body)
 	if r.Status != http.StatusInternalServerError || kind != "envelope" || env.Error.Type != "api_error" ||
 		env.Error.Code != "internal_error" || env.Error.Message != "internal error" || env.Error.Param != "" {
-		t.Errorf("%s: got %s, want 500 with the internal error envelope", what, r)
+		t.Errorf("%s: got %s, want 500 with the internal error envelope%s", what, r, requestLog(r))
 		return
 	}
 	if !logged(env.RequestID, `"message":"internal error"`) {
 		t.Errorf("%s: no internal error logged under request id %s", what, env.RequestID)
 	}
+}
+
+// requestLog is what the stack logged under a response's request id (the gateway's reason for an
+// answer of its own among it), for a failure message.
+func requestLog(r e2etest.Response) string {
+	id := r.Header.Get("Apigw-Requestid")
+	if id == "" {
+		return ""
+	}
+	var b strings.Builder
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(line, `"`+id+`"`) {
+			b.WriteString("\n    " + line)
+		}
+	}
+	return "; logged under its request id " + id + ":" + b.String()
 }
 
 // logged reports whether a function logged a line with the request id and the given text, waiting
@@ -289,22 +323,38 @@ const checkoutBody = `{"line_items":[{"name":"T-shirt","unit_amount":2000,"quant
 const buttonBody = `{"name":"Poster A2","unit_amount":2500,"currency":"eur",` +
 	`"success_url":"https://shop.example/ok","cancel_url":"https://shop.example/back"}`
 
-// TestSecretScan checks the scan itself: a key, its random part and a JWT's signature are each
-// found, and the report masks them.
+// TestSecretScan checks the scan itself: a key, any long enough run of its random part (with or
+// without the checksum) and of a JWT's signature are each found, the display prefix is not, and
+// the report masks what it found.
 func TestSecretScan(t *testing.T) {
+	const (
+		random   = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg" // 43 characters
+		checksum = "XyZ123"
+		sig      = "s1gnatureS1GNATUREs1gnatureS1GNATURE"
+	)
 	var list secretSet
-	list.add("cmk_" + strings.Repeat("k", 49))
-	list.add("aaa.bbb.ccc")
-	text := `{"msg":"x"}` + "\n" +
-		`{"line":"key ` + strings.Repeat("k", 49) + `"}` + "\n" +
-		`{"line":"sig ccc"}` + "\n"
-	found := secretsIn(text, list.list)
-	if len(found) != 2 || !strings.Contains(found[0], "line 2") || !strings.Contains(found[1], "line 3") {
-		t.Fatalf("found %q", found)
-	}
-	for _, f := range found {
-		if strings.Contains(f, strings.Repeat("k", 49)) || strings.Contains(f, `"sig ccc"`) {
-			t.Errorf("the report repeats the secret: %s", f)
+	list.add("cmk_" + random + checksum)
+	list.add("aaa.bbb." + sig)
+	for _, tc := range []struct {
+		line  string
+		found bool
+	}{
+		{`{"msg":"x"}`, false},
+		{`{"key":"cmk_` + random + checksum + `"}`, true},
+		{`{"key":"` + random + `"}`, true},                   // without cmk_ or the checksum
+		{`{"part":"` + random[17:17+secretRun] + `"}`, true}, // any run of secretRun characters
+		{`{"part":"` + random[17:17+secretRun-12] + `"}`, false},
+		{`{"prefix":"cmk_` + random[:4] + `••••"}`, false}, // the display prefix is no secret
+		{`{"sig":"` + sig[5:5+secretRun] + `"}`, true},
+	} {
+		found := secretsIn(tc.line, list.list)
+		if (len(found) > 0) != tc.found {
+			t.Errorf("%s: found %q, want found %v", tc.line, found, tc.found)
+		}
+		for _, f := range found {
+			if strings.Contains(f, random[:secretRun/2]) || strings.Contains(f, sig[5:5+secretRun]) {
+				t.Errorf("the report repeats the secret: %s", f)
+			}
 		}
 	}
 }
