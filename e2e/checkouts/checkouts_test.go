@@ -3,6 +3,7 @@ package checkouts
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,12 +90,16 @@ func TestCheckoutFlowOverHTTP(t *testing.T) {
 
 	// Four more checkouts for A, then every page of two: all five once each, newest first.
 	ids := map[string]bool{c.ID: true}
+	newestFirst := []string{c.ID}
 	for range 4 {
 		r := call(t, "POST", "/v1/checkouts", e2etest.Bearer(a.key), order)
 		e2etest.Want(t, r, http.StatusCreated)
-		ids[e2etest.Decode[checkout](t, r).ID] = true
+		id := e2etest.Decode[checkout](t, r).ID
+		ids[id] = true
+		newestFirst = append([]string{id}, newestFirst...)
 	}
 	seen := map[string]bool{}
+	var listed []string
 	path, pages := "/v1/checkouts?limit=2", 0
 	for {
 		r := call(t, "GET", path, e2etest.Bearer(a.key), "")
@@ -106,6 +111,7 @@ func TestCheckoutFlowOverHTTP(t *testing.T) {
 				t.Fatalf("page %d: unexpected or repeated %s", pages, ck.ID)
 			}
 			seen[ck.ID] = true
+			listed = append(listed, ck.ID)
 		}
 		if !p.HasMore {
 			break
@@ -114,5 +120,9 @@ func TestCheckoutFlowOverHTTP(t *testing.T) {
 	}
 	if len(seen) != 5 || pages != 3 {
 		t.Fatalf("listed %d of 5 checkouts in %d pages", len(seen), pages)
+	}
+	// One request after another, each more than a millisecond: creation order is created_at order.
+	if !slices.Equal(listed, newestFirst) {
+		t.Fatalf("listed %v, want newest first %v", listed, newestFirst)
 	}
 }

@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"codex/infra/localaws"
 	"codex/pkg/codex"
+	"codex/pkg/dynamo"
 )
 
 // These tests run the checkout routes as Lambda would, over events.APIGatewayV2HTTPRequest values
@@ -333,6 +337,7 @@ func TestCheckoutListPagination(t *testing.T) {
 	t.Parallel()
 	r := newCheckoutRoutes(t)
 	var created []string
+	order := map[string]string{} // id → its place in "newest first": created_at, then id
 	for i := range 25 {
 		if i%4 != 0 {
 			r.clock.Add(time.Millisecond) // some share a millisecond
@@ -342,6 +347,7 @@ func TestCheckoutListPagination(t *testing.T) {
 		wantStatus(t, resp, http.StatusCreated)
 		decodeStrict(t, resp.Body, &c)
 		created = append(created, c.ID)
+		order[c.ID] = c.CreatedAt + "#" + c.ID
 	}
 	var got []string
 	query := map[string]string{"limit": "7"}
@@ -368,6 +374,11 @@ func TestCheckoutListPagination(t *testing.T) {
 	}
 	if len(got) != 25 {
 		t.Fatalf("listed %d", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if order[got[i-1]] <= order[got[i]] {
+			t.Fatalf("not newest first: %s listed before %s", order[got[i-1]], order[got[i]])
+		}
 	}
 	ids, more := listIDs(t, r.page(t, "prj_A", nil))
 	if len(ids) != DefaultListLimit || !more {
@@ -404,5 +415,39 @@ func TestCheckoutExpiresOnRead(t *testing.T) {
 	}
 	if c.ExpiresAt != "2026-07-01T12:30:00.000Z" {
 		t.Fatalf("expires_at %s", c.ExpiresAt)
+	}
+}
+
+// TestCheckoutIdempotencyInFlight: while the first request with a key is still being written,
+// DynamoDB cancels a second one's transaction with TransactionConflict (moto, which serialises
+// transactions, never does: the client injects it). The second answers 409 idempotency_key_in_use
+// and stores nothing; once the first is done, a retry with the same key creates the checkout.
+func TestCheckoutIdempotencyInFlight(t *testing.T) {
+	t.Parallel()
+	env := localAWS(t)
+	_, tables := newTestTables(t)
+	conflicted := dynamo.New(dynamodb.New(env.DynamoDB.Options(), localaws.ConflictingTransactions(1)), tables)
+	h := Checkouts{Store: conflicted, Now: time.Now, PageURL: testPageURL}
+	create := Handler(discardLog(), CreateCheckout{h})
+
+	req := asProject(merchantRequest(validBody, map[string]string{"idempotency-key": "busy"}), "prj_A")
+	resp, err := create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, resp, http.StatusConflict, codex.CodeIdempotencyInUse, "")
+	if e := decodeEnvelope(t, resp); e.Error.Type != "idempotency_error" {
+		t.Errorf("type %q, want idempotency_error", e.Error.Type)
+	}
+	if _, replayed := resp.Headers["idempotent-replayed"]; replayed {
+		t.Error("a 409 claims to be a replay")
+	}
+	if n := itemCount(t, tables); n != 0 {
+		t.Fatalf("the refused request stored %d items", n)
+	}
+
+	resp, err = create(context.Background(), req)
+	if err != nil || resp.StatusCode != http.StatusCreated || resp.Headers["idempotent-replayed"] != "" {
+		t.Fatalf("retry: %d %s %v, want the original 201", resp.StatusCode, resp.Body, err)
 	}
 }

@@ -2,40 +2,13 @@ package dynamo
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 
+	"codex/infra/localaws"
 	"codex/pkg/codex"
 )
-
-// conflicting makes a client's first n TransactWriteItems fail as DynamoDB fails a transaction that
-// overlaps another on the same item (moto runs transactions one at a time, so it never does).
-func conflicting(n int64) func(*dynamodb.Options) {
-	var left atomic.Int64
-	left.Store(n)
-	return func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("conflict",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					if awsmiddleware.GetOperationName(ctx) == "TransactWriteItems" && left.Add(-1) >= 0 {
-						return middleware.InitializeOutput{}, middleware.Metadata{}, &types.TransactionCanceledException{
-							Message: aws.String("Transaction cancelled"),
-							CancellationReasons: []types.CancellationReason{
-								{Code: aws.String("TransactionConflict")}, {Code: aws.String("None")},
-							},
-						}
-					}
-					return next.HandleInitialize(ctx, in)
-				}), middleware.Before)
-		})
-	}
-}
 
 // TestDeleteKeyConflict: a delete that overlaps another transaction on the key is tried again, so
 // a double click answers 204 or 404, not 500; one that keeps conflicting is an error that deletes
@@ -57,7 +30,7 @@ func TestDeleteKeyConflict(t *testing.T) {
 		{conflicts: conflictAttempts, deleted: false},
 	} {
 		k, secret := newKey(t, plain, p.ID, "Server", t0)
-		s := New(dynamodb.New(testEnv.DynamoDB.Options(), conflicting(tc.conflicts)), tables)
+		s := New(dynamodb.New(testEnv.DynamoDB.Options(), localaws.ConflictingTransactions(tc.conflicts)), tables)
 		err := s.DeleteKey(ctx, p.ID, k.ID)
 		_, lookupErr := plain.LookupKey(ctx, secret.Hash())
 		switch {

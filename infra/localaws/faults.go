@@ -1,0 +1,37 @@
+package localaws
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// ConflictingTransactions is a client option that fails the client's first n TransactWriteItems
+// calls, before they are sent, as DynamoDB fails a transaction that overlaps another on one of its
+// items: TransactionCanceledException with TransactionConflict for the first item. moto runs
+// transactions one at a time and never does, so tests of that path inject it here.
+func ConflictingTransactions(n int64) func(*dynamodb.Options) {
+	var left atomic.Int64
+	left.Store(n)
+	return func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ConflictingTransactions",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if awsmiddleware.GetOperationName(ctx) == "TransactWriteItems" && left.Add(-1) >= 0 {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, &types.TransactionCanceledException{
+							Message: aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]"),
+							CancellationReasons: []types.CancellationReason{
+								{Code: aws.String("TransactionConflict")}, {Code: aws.String("None")},
+							},
+						}
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+		})
+	}
+}
