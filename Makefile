@@ -65,14 +65,18 @@ unit:
 # deadline exceeded" as the time runs out (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME ?= 50000x
 fuzz: ## run every fuzz target for FUZZTIME (default 50000x: executions) each
-	@set -e; for file in $$(git ls-files --cached --others --exclude-standard '*_test.go' | xargs grep -l '^func Fuzz'); do \
+	@files=$$(git ls-files --cached --others --exclude-standard '*_test.go' | xargs grep -l '^func Fuzz'); \
+	  [ -n "$$files" ] || { echo "fuzz: no fuzz targets found (is this a git checkout?)"; exit 1; }; \
+	  set -e; for file in $$files; do \
 	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
 	    echo "fuzz $$target ($$(dirname $$file), $(FUZZTIME))"; \
 	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) ./$$(dirname $$file); \
 	  done; done
 
 lint: cfn-lint tidy-check ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy
-	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
+	@files=$$(git ls-files --cached --others --exclude-standard '*.go'); \
+	  [ -n "$$files" ] || { echo "lint: no Go files found (is this a git checkout?)"; exit 1; }; \
+	  out=$$(gofmt -l $$files); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./... # make dev runs on macOS laptops too: keep it compiling there
@@ -103,5 +107,5 @@ bench: ## sizes, cold starts, authorizer cost, warm latency vs floor, capacity: 
 
 bench-hello: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./infra/bench/hello
 
-clean: ## remove build output
-	rm -rf bin .aws-sam
+clean: ## remove build output and make dev's state (stop make dev first)
+	rm -rf bin .aws-sam $(DEV_STATE)

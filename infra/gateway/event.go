@@ -55,10 +55,14 @@ func isTextBody(contentType string) bool {
 
 // requestInfo is what the gateway knows about an incoming request before any authorizer runs.
 type requestInfo struct {
-	id       string
-	now      time.Time
-	method   string
+	id     string
+	now    time.Time
+	method string
+	// rawPath is the path as the client escaped it, which routing splits into segments. path is
+	// it decoded, which is what an HTTP API puts in the events' rawPath and requestContext.http.path
+	// (captures of live events agree on it, e.g. a %2F arrives as /).
 	rawPath  string
+	path     string
 	rawQuery string
 	headers  map[string]string // lower-cased names, repeated headers joined with commas
 	cookies  []string
@@ -74,6 +78,7 @@ func newRequestInfo(r *http.Request, id string, now time.Time, body []byte) *req
 		now:      now,
 		method:   r.Method,
 		rawPath:  r.URL.EscapedPath(),
+		path:     r.URL.Path,
 		rawQuery: r.URL.RawQuery,
 		headers:  map[string]string{},
 		protocol: r.Proto,
@@ -140,7 +145,7 @@ func (g *Gateway) requestContext(ri *requestInfo, rt *route) events.APIGatewayV2
 		TimeEpoch:    ri.now.UnixMilli(),
 		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 			Method:    ri.method,
-			Path:      ri.rawPath,
+			Path:      ri.path,
 			Protocol:  ri.protocol,
 			SourceIP:  ri.sourceIP,
 			UserAgent: ri.headers["user-agent"],
@@ -153,7 +158,7 @@ func (g *Gateway) integrationEvent(ri *requestInfo, rt *route, params map[string
 	ev := events.APIGatewayV2HTTPRequest{
 		Version:               "2.0",
 		RouteKey:              rt.key,
-		RawPath:               ri.rawPath,
+		RawPath:               ri.path,
 		RawQueryString:        ri.rawQuery,
 		Cookies:               ri.cookies,
 		Headers:               ri.headers,

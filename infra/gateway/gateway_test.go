@@ -221,6 +221,17 @@ func TestCompileRouteRejects(t *testing.T) {
 	}
 }
 
+// TestEventPathIsDecoded: an HTTP API hands the function the path decoded (rawPath and
+// requestContext.http.path), while a path parameter keeps an encoded slash inside its segment.
+func TestEventPathIsDecoded(t *testing.T) {
+	ta := newTestAPI(t, nil)
+	ta.do(t, "GET", "/projects/caf%C3%A9%2Fx", nil).expect(t, 200, "GetProjectFunction")
+	ev := ta.functions["GetProjectFunction"].lastEvent(t)
+	if ev.RawPath != "/projects/café/x" || ev.RequestContext.HTTP.Path != "/projects/café/x" || ev.PathParameters["id"] != "café/x" {
+		t.Errorf("rawPath %q, http.path %q, id %q", ev.RawPath, ev.RequestContext.HTTP.Path, ev.PathParameters["id"])
+	}
+}
+
 func TestIntegrationEvent(t *testing.T) {
 	ta := newTestAPI(t, nil)
 	body := `{"name":"x"}`
@@ -358,7 +369,7 @@ func TestStatusMappings(t *testing.T) {
 		}
 		ta.do(t, "GET", "/fail", nil).expect(t, 503, unavailable)
 	})
-	t.Run("body over 10 MB", func(t *testing.T) {
+	t.Run("body over the API's or Lambda's limit", func(t *testing.T) {
 		ta := newTestAPI(t, nil)
 		big := bytes.Repeat([]byte("a"), MaxBodyBytes+1)
 		ta.do(t, "POST", "/echo", bytes.NewReader(big)).expect(t, 413, `{"message":"Request Entity Too Large"}`)
@@ -369,7 +380,13 @@ func TestStatusMappings(t *testing.T) {
 		if rec.Code != 413 || ta.functions["EchoFunction"].calls.Load() != 0 {
 			t.Errorf("chunked: %d, %d calls", rec.Code, ta.functions["EchoFunction"].calls.Load())
 		}
-		ta.do(t, "POST", "/echo", bytes.NewReader(big[:MaxBodyBytes]), "Content-Type", "text/plain").expect(t, 200, "EchoFunction")
+		// Within the API's limit but not Lambda's: the event would be over 6 MiB.
+		ta.do(t, "POST", "/echo", bytes.NewReader(big[:MaxBodyBytes]), "Content-Type", "text/plain").expect(t, 413, `{"message":"Request Entity Too Large"}`)
+		ta.do(t, "POST", "/echo", bytes.NewReader(big[:MaxInvokePayload-2048]), "Content-Type", "application/octet-stream").expect(t, 413, `{"message":"Request Entity Too Large"}`) // base64 in the event
+		if n := ta.functions["EchoFunction"].calls.Load(); n != 0 {
+			t.Errorf("%d invocations with events over Lambda's limit", n)
+		}
+		ta.do(t, "POST", "/echo", bytes.NewReader(big[:MaxInvokePayload-2048]), "Content-Type", "application/json").expect(t, 200, "EchoFunction")
 	})
 	t.Run("throttling", func(t *testing.T) {
 		now := time.Unix(1_800_000_000, 0)

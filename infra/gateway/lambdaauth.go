@@ -89,14 +89,14 @@ func (a *lambdaAuthorizer) authorize(ctx context.Context, g *Gateway, ri *reques
 		}
 	}
 
-	routeArn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/$default/%s%s", g.region, g.accountID, g.apiID, ri.method, ri.rawPath)
+	routeArn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/$default/%s%s", g.region, g.accountID, g.apiID, ri.method, ri.path)
 	ev := events.APIGatewayV2CustomAuthorizerV2Request{
 		Version:               "2.0",
 		Type:                  "REQUEST",
 		RouteArn:              routeArn,
 		IdentitySource:        values,
 		RouteKey:              rt.key,
-		RawPath:               ri.rawPath,
+		RawPath:               ri.path,
 		RawQueryString:        ri.rawQuery,
 		Cookies:               ri.cookies,
 		Headers:               ri.headers,

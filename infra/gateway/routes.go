@@ -144,7 +144,8 @@ type router struct {
 }
 
 // lookup finds the route for a request. rawPath is the escaped path; segments are unescaped one by
-// one so that an encoded slash (%2F) stays inside its segment, as in API Gateway.
+// one so that an encoded slash (%2F) stays inside its segment. (Whether API Gateway routes an
+// encoded slash that way is not checked on AWS; the events it sends carry the path decoded.)
 func (rt *router) lookup(method, rawPath string) (*route, map[string]string, bool) {
 	segs, ok := splitPath(rawPath)
 	if !ok {
