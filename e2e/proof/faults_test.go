@@ -238,6 +238,18 @@ func TestDynamoDBFaults(t *testing.T) {
 		}
 	}
 	after := wantConsistent(t)
+	// The SDK sent each write again when its answer was lost: each checkout create still made
+	// exactly one checkout (the keyed one through its transaction's token, the public one by
+	// writing the same item twice).
+	creates := 0
+	for _, p := range f.probes("") {
+		if p.method == "POST" && strings.HasSuffix(p.path, "/checkouts") {
+			creates++
+		}
+	}
+	if made := after.count("AppTable", "CHECKOUT#") - before.count("AppTable", "CHECKOUT#"); made != creates {
+		t.Errorf("lose: %d checkout creates made %d checkouts, want one each", creates, made)
+	}
 	applied := before.diff(after)
 	t.Logf("lose write answers: %d items written or removed all the same, each write whole", strings.Count(applied, "\n"))
 	if testing.Verbose() {

@@ -68,6 +68,17 @@ func (s snapshot) canonical(table string) []string {
 	return out
 }
 
+// count is how many items of table have a partition key starting with prefix.
+func (s snapshot) count(table, prefix string) int {
+	n := 0
+	for _, it := range s[table] {
+		if strings.HasPrefix(it.s("PK"), prefix) {
+			n++
+		}
+	}
+	return n
+}
+
 func (s snapshot) size() int {
 	n := 0
 	for _, items := range s {
