@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"codex/e2e/e2etest"
+	"codex/infra/dynamoproxy"
 )
 
 // probe is one valid request of a route family, sent while DynamoDB misbehaves.
@@ -159,7 +160,7 @@ func TestDynamoDBFaults(t *testing.T) {
 	start := scanTables(t)
 
 	// ------------------------------------------------------------------ refuse everything
-	proxy.Set(always(refuse))
+	proxy.Set(always(dynamoproxy.Refuse))
 	answers, took := sendAll(t, f.probes("fault-refuse"))
 	counts := proxy.Counts()
 	proxy.Set(nil)
@@ -179,7 +180,7 @@ func TestDynamoDBFaults(t *testing.T) {
 	// ------------------------------------------------------------------ refuse the app table
 	// The authorizer reads the keys table and still works, so every /v1 request reaches its
 	// function, which fails on the app table: the functions' own 500, in the envelope.
-	proxy.Set(table(stack.Tables["AppTable"], refuse))
+	proxy.Set(table(stack.Tables["AppTable"], dynamoproxy.Refuse))
 	answers, took = sendAll(t, f.probes("fault-refuse-app"))
 	counts = proxy.Counts()
 	proxy.Set(nil)
@@ -197,7 +198,7 @@ func TestDynamoDBFaults(t *testing.T) {
 	}
 
 	// ------------------------------------------------------------------ refuse writes
-	proxy.Set(writes(refuse))
+	proxy.Set(writes(dynamoproxy.Refuse))
 	answers, took = sendAll(t, f.probes("fault-refuse-writes"))
 	counts = proxy.Counts()
 	proxy.Set(nil)
@@ -224,7 +225,7 @@ func TestDynamoDBFaults(t *testing.T) {
 
 	// ------------------------------------------------------------------ lose write answers
 	before := scanTables(t)
-	proxy.Set(writes(lose))
+	proxy.Set(writes(dynamoproxy.Lose))
 	answers, took = sendAll(t, f.probes("fault-lose"))
 	counts = proxy.Counts()
 	proxy.Set(nil)
@@ -270,7 +271,7 @@ func TestDynamoDBFaults(t *testing.T) {
 	}
 
 	// ------------------------------------------------------------------ hang
-	proxy.Set(always(hang))
+	proxy.Set(always(dynamoproxy.Hang))
 	hangProbes := []probe{}
 	for _, p := range f.probes("fault-hang") {
 		switch p.name {

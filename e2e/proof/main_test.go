@@ -7,13 +7,16 @@
 //   - a hostile-input corpus on every route answers 4xx and changes no table (hostile_test.go);
 //   - with DynamoDB unreachable, refusing writes, losing answers or hanging, the authorizer never
 //     allows, functions answer 500 in the envelope, and nothing is half-written (faults_test.go);
+//   - the three routes `make bench` measures make exactly the DynamoDB calls its floor makes
+//     (calls_test.go);
 //   - no full API key, JWT or JWT signature appears in any log line the stack produced while all
 //     of the above ran (checked in TestMain after the tests, over every gateway access line and
 //     every function's output, debug included).
 //
-// One stack serves the whole package; the functions reach moto through dynamoProxy, a proxy this
-// package controls (devstack.Options.FunctionDynamoDBEndpoint), so faults_test.go can cut DynamoDB
-// off from the functions alone. The tests change shared state (tables, the proxy), so none is
+// One stack serves the whole package; the functions reach moto through a proxy this package
+// controls (infra/dynamoproxy, given as devstack.Options.FunctionDynamoDBEndpoint), so
+// faults_test.go can cut DynamoDB off from the functions alone and calls_test.go can list the
+// calls of one request. The tests change shared state (tables, the proxy), so none is
 // parallel.
 package proof
 
@@ -35,12 +38,13 @@ import (
 
 	"codex/e2e/e2etest"
 	"codex/infra/devstack"
+	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
 )
 
 var (
 	stack *devstack.Stack
-	proxy *dynamoProxy
+	proxy *dynamoproxy.Proxy
 	logs  = &e2etest.LogBuffer{}
 	// client reaches the stack with enough idle connections for the load workers. It validates
 	// nothing: the hostile corpus and the faults are not the document's exchanges.
@@ -54,7 +58,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	var err error
-	if proxy, err = startDynamoProxy(); err != nil {
+	if proxy, err = dynamoproxy.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "start the DynamoDB proxy:", err)
 		return 1
 	}

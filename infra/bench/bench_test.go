@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -158,5 +160,37 @@ func TestCapacityFormatting(t *testing.T) {
 	}
 	if got := rc.ops[1].basis() + " | " + rc.ops[1].units(); got != "new item 543 B, in GSI1 | 2 WCU (table 1 + GSI1 1)" {
 		t.Errorf("PutItem: %s", got)
+	}
+}
+
+// TestCheckCalls: the run goes on only when a route's calls are its floor's, in order, and
+// otherwise says which route and both lists.
+func TestCheckCalls(t *testing.T) {
+	floor := []string{"GetItem KeysTable", "GetItem AppTable"}
+	if err := checkCalls("GET /x", slices.Clone(floor), floor); err != nil {
+		t.Errorf("equal calls: %v", err)
+	}
+	for _, route := range [][]string{
+		{"GetItem KeysTable", "GetItem AppTable", "GetItem AppTable"}, // one more
+		{"GetItem KeysTable"},                     // one fewer
+		{"GetItem AppTable", "GetItem KeysTable"}, // another order
+		nil,
+	} {
+		err := checkCalls("GET /x", route, floor)
+		if err == nil {
+			t.Errorf("route %q, floor %q: no error", route, floor)
+			continue
+		}
+		want := []string{"GET /x", "[GetItem KeysTable, GetItem AppTable]"}
+		if len(route) == 0 {
+			want = append(want, "[none]")
+		} else {
+			want = append(want, "["+strings.Join(route, ", ")+"]")
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("route %q: %q does not say %q", route, err, w)
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"codex/infra/devstack"
+	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
@@ -23,22 +25,25 @@ import (
 
 // routeResult is one route's warm latency through the gateway, its floor, and its capacity.
 type routeResult struct {
-	key      string // "GET /v1/checkouts/{checkout_id}"
-	floorOps string // what the floor calls, e.g. "GetItem KeysTable + GetItem AppTable"
+	key string // "GET /v1/checkouts/{checkout_id}"
+	// calls are the DynamoDB calls of one request, e.g. "GetItem KeysTable", "GetItem AppTable":
+	// those the route's functions made, checked equal to those its floor made.
+	calls    []string
 	gateway  []time.Duration
 	floor    []time.Duration
 	capacity routeCapacity
 }
 
 // benchRoute is a route to measure: the HTTP request, and the floor, which makes the same DynamoDB
-// calls as the route's functions (the authorizer's too) through the same pkg/dynamo methods.
+// calls as the route's functions (the authorizer's too) through the same pkg/dynamo methods. That
+// they are the same is checked in each run (checkCalls), so the floor is the one description of
+// them.
 type benchRoute struct {
 	method, path string // as in template.yaml
 	url          string
 	header       http.Header
 	body         string
 	status       int // the answer every request must get
-	floorOps     string
 	// floor returns one floor call; what it prepares (a new checkout's id) is not timed.
 	floor func(s *dynamo.Store) func(ctx context.Context) error
 }
@@ -52,10 +57,12 @@ const checkoutBody = `{"line_items":[{"name":"Tea ☕","unit_amount":450,"quanti
 const buttonBody = `{"name":"Poster A2","unit_amount":2500,"currency":"eur","success_url":"https://shop.example/ok","cancel_url":"https://shop.example/back"}`
 
 // measureRoutes creates a project, a key, a checkout and a button through the API, then measures
-// the three routes: cfg.warmup untimed rounds, then cfg.requests timed ones, each round one request
+// the three routes: cfg.warmup untimed rounds, one round that checks the route's DynamoDB calls
+// against the floor's and prices them, then cfg.requests timed rounds, each round one request
 // through the gateway followed by one floor call, so that both see the same machine and the same
-// moto at the same moment.
-func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.Template, cfg config) ([]routeResult, error) {
+// moto at the same moment. The functions reach moto through proxy (devstack's
+// FunctionDynamoDBEndpoint), and so does the floor.
+func measureRoutes(ctx context.Context, stack *devstack.Stack, proxy *dynamoproxy.Proxy, tpl *samtemplate.Template, cfg config) ([]routeResult, error) {
 	progress("creating a project, an API key, a checkout and a buy button through the API")
 	api, public := stack.APIs["HttpApi"], stack.APIs["PublicApi"]
 	if api == "" || public == "" {
@@ -116,7 +123,6 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.
 		{
 			method: http.MethodGet, path: "/v1/checkouts/{checkout_id}",
 			url: api + "/v1/checkouts/" + checkout.ID, header: bearer(key.Key), status: http.StatusOK,
-			floorOps: "GetItem KeysTable + GetItem AppTable",
 			floor: func(s *dynamo.Store) func(context.Context) error {
 				return func(ctx context.Context) error {
 					if err := lookup(ctx, s); err != nil {
@@ -130,7 +136,6 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.
 		{
 			method: http.MethodPost, path: "/v1/checkouts",
 			url: api + "/v1/checkouts", header: bearer(key.Key), body: checkoutBody, status: http.StatusCreated,
-			floorOps: "GetItem KeysTable + PutItem AppTable",
 			floor: func(s *dynamo.Store) func(context.Context) error {
 				c := codex.NewCheckout(project.ID, params, time.Now())
 				return func(ctx context.Context) error {
@@ -145,7 +150,6 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.
 		{
 			method: http.MethodGet, path: "/public/projects/{project_id}/buttons/{button_id}",
 			url: public + "/public/projects/" + project.ID + "/buttons/" + button.ID, status: http.StatusOK,
-			floorOps: "GetItem AppTable",
 			floor: func(s *dynamo.Store) func(context.Context) error {
 				return func(ctx context.Context) error {
 					_, err := s.GetButton(ctx, project.ID, button.ID)
@@ -156,9 +160,11 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.
 	}
 
 	// The floor's client is configured like the stack's own (explicit endpoint, region and dummy
-	// credentials, the SDK's defaults otherwise), as the functions' is from their environment.
+	// credentials, the SDK's defaults otherwise), as the functions' is from their environment. Its
+	// endpoint is the functions' proxy: the floor pays the same extra hop, and the proxy lists its
+	// calls as it lists theirs.
 	opts := dynamodb.Options{
-		Region: stack.Region, BaseEndpoint: aws.String(stack.Endpoint),
+		Region: stack.Region, BaseEndpoint: aws.String(proxy.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	}
 	tables := dynamo.Tables{Keys: stack.Tables["KeysTable"], App: stack.Tables["AppTable"]}
@@ -174,10 +180,9 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.
 		if err != nil {
 			return nil, err
 		}
-		progress("%s: %d warm-up and %d timed requests, each followed by its floor (%s)", key, cfg.warmup, cfg.requests, r.floorOps)
-		res := routeResult{key: key, floorOps: r.floorOps}
 		var last time.Time
-		for i := range cfg.warmup + cfg.requests {
+		// request sends the route's request, paced, and times it.
+		request := func() (time.Duration, error) {
 			if wait := interval - time.Since(last); wait > 0 {
 				time.Sleep(wait)
 			}
@@ -186,13 +191,49 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.
 			status, body, err := send(ctx, r.method, r.url, r.header, r.body)
 			d := time.Since(start)
 			if err != nil {
-				return nil, err
+				return 0, err
 			}
 			if status != r.status {
-				return nil, fmt.Errorf("%s answered %d, want %d: %s", key, status, r.status, body)
+				return 0, fmt.Errorf("%s answered %d, want %d: %s", key, status, r.status, body)
+			}
+			return d, nil
+		}
+		progress("%s: %d warm-up requests, one whose DynamoDB calls are checked against the floor's, then %d timed, each followed by its floor",
+			key, cfg.warmup, cfg.requests)
+		res := routeResult{key: key}
+		for i := range cfg.warmup + cfg.requests {
+			if i == cfg.warmup {
+				// Warm now: the calls one request makes, and the floor's, recorded by the proxy
+				// (and the floor's priced) before any is timed.
+				proxy.StartRecording()
+				_, err := request()
+				routeCalls := dynamoproxy.Describe(proxy.StopRecording(), stack.Tables)
+				if err != nil {
+					return nil, err
+				}
+				rec.Reset()
+				call := r.floor(recorded)
+				proxy.StartRecording()
+				err = call(ctx)
+				floorCalls := dynamoproxy.Describe(proxy.StopRecording(), stack.Tables)
+				if err != nil {
+					return nil, fmt.Errorf("floor of %s: %w", key, err)
+				}
+				if err := checkCalls(key, routeCalls, floorCalls); err != nil {
+					return nil, err
+				}
+				res.calls = floorCalls
+				if res.capacity, err = routeCapacityOf(ctx, rec.Calls(), plain, tpl, stack.Tables); err != nil {
+					return nil, fmt.Errorf("capacity of %s: %w", key, err)
+				}
+				progress("%s: one request makes the floor's DynamoDB calls, %s", key, strings.Join(floorCalls, ", "))
+			}
+			d, err := request()
+			if err != nil {
+				return nil, err
 			}
 			call := r.floor(store)
-			start = time.Now()
+			start := time.Now()
 			err = call(ctx)
 			fd := time.Since(start)
 			if err != nil {
@@ -203,17 +244,27 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.
 				res.floor = append(res.floor, fd)
 			}
 		}
-		// The capacity: the floor once more, with every call recorded.
-		rec.Reset()
-		if err := r.floor(recorded)(ctx); err != nil {
-			return nil, fmt.Errorf("floor of %s: %w", key, err)
-		}
-		if res.capacity, err = routeCapacityOf(ctx, rec.Calls(), plain, tpl, stack.Tables); err != nil {
-			return nil, fmt.Errorf("capacity of %s: %w", key, err)
-		}
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// checkCalls fails unless a request of the route made exactly the DynamoDB calls its floor makes,
+// in the same order: otherwise the floor would time, and the capacity price, other calls than the
+// route's.
+func checkCalls(key string, route, floor []string) error {
+	if slices.Equal(route, floor) {
+		return nil
+	}
+	list := func(calls []string) string {
+		if len(calls) == 0 {
+			return "none"
+		}
+		return strings.Join(calls, ", ")
+	}
+	return fmt.Errorf("%s: one request through the gateway made the DynamoDB calls [%s], but its floor makes [%s]; "+
+		"the floor and the capacity would not be this route's: make the floor in infra/bench/latency.go make the route's calls, "+
+		"or the route its floor's", key, list(route), list(floor))
 }
 
 // pacing is the least time between two requests of a route that keeps them under the template's

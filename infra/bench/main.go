@@ -8,7 +8,8 @@
 //     architecture), next to the hello world's;
 //   - the authorizer's in-handler cost (BenchmarkHandle of pkg/authorizer);
 //   - warm end-to-end latency through the local gateway of three routes, next to their floor: the
-//     same DynamoDB calls made from this process against the same moto;
+//     same DynamoDB calls made from this process against the same moto (checked: the run fails
+//     when a route's functions make other calls than its floor);
 //   - the DynamoDB capacity each of those requests consumes.
 //
 // It starts everything it uses (a devstack with its own state directory and free ports) and stops
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"codex/infra/devstack"
+	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
 )
 
@@ -119,24 +121,34 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	if cfg.verbose {
 		level = slog.LevelInfo
 	}
+	// The functions reach moto through a proxy, which lists the DynamoDB calls of a request so that
+	// they can be checked against the floor's.
+	proxy, err := dynamoproxy.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start the DynamoDB proxy: %w", err)
+	}
+	defer proxy.Close()
 	stack, err := devstack.Start(ctx, devstack.Options{
-		Root:     root,
-		Addr:     "127.0.0.1:0",
-		StateDir: filepath.Join(work, "stack"),
-		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Root:                     root,
+		Addr:                     "127.0.0.1:0",
+		StateDir:                 filepath.Join(work, "stack"),
+		FunctionDynamoDBEndpoint: proxy.URL(),
+		Log:                      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the local stack: %w", err)
 	}
 	defer stack.Close()
+	proxy.SetUpstream(stack.Endpoint)
 
 	// 3. Cold starts, on fresh emulators of the stack's own function definitions.
 	if res.cold, err = coldStarts(ctx, stack, tpl, filepath.Join(hello, "bootstrap"), cfg.cold); err != nil {
 		return nil, err
 	}
 
-	// 4. Warm latency through the gateway against the floor, and the capacity of each request.
-	if res.routes, err = measureRoutes(ctx, stack, tpl, cfg); err != nil {
+	// 4. Each route's DynamoDB calls checked against its floor's, warm latency through the gateway
+	// against the floor, and the capacity of each request.
+	if res.routes, err = measureRoutes(ctx, stack, proxy, tpl, cfg); err != nil {
 		return nil, err
 	}
 	progress("stopping the local stack")

@@ -119,6 +119,9 @@ func (r *results) render() string {
 			fmt.Sprintf("%.0f ns/op, %.0f allocs/op, %.0f B/op", b.nsPerOp, b.allocsPerOp, b.bytesPerOp), "", "")
 	}
 
+	for _, rt := range r.routes {
+		t.add(rt.key, "DynamoDB calls of one request", strings.Join(rt.calls, ", "), "floor: the same, checked", "")
+	}
 	warmMeasure := fmt.Sprintf("warm p50 / p99 of %d, ms", r.cfg.requests)
 	for _, rt := range r.routes {
 		g50, g99 := percentile(rt.gateway, 50), percentile(rt.gateway, 99)
@@ -160,14 +163,19 @@ func (r *results) notes() []string {
 			runtime.GOOS, runtime.GOARCH, r.deployArch, len(r.cold)),
 		"Authorizer: `go " + strings.Join(authorizerArgs, " ") + "`, run after the stack stopped: the handler with its key store " +
 			"an in-memory map behind codex.KeyLookup (parsing, checksum, SHA-256, decision, JSON log line to io.Discard).",
+		"DynamoDB calls: the functions reach moto through a proxy (infra/dynamoproxy) that lists the calls it forwards. After the " +
+			"warm-up, one request of each route and then one floor call are recorded, each call as its operation and the logical id " +
+			"of the table it names, authorizer included; the run fails unless the two lists are equal, in order. The row shows that list.",
 		fmt.Sprintf("Warm latency: %d warm-up then %d timed sequential requests per route from a keep-alive HTTP client through "+
 			"the local gateway (infra/gateway: payload 2.0 events, the Lambda authorizer invoked on every /v1 request as "+
-			"ReauthorizeEvery is 0, warm emulators) to moto. Floor: the same DynamoDB calls, through the same pkg/dynamo methods "+
-			"the functions use, made from this process with the AWS SDK against the same moto, one after each request. "+
-			"Ratio: gateway ÷ floor per percentile (nearest rank). POST /v1/checkouts sends no Idempotency-Key (GetItem + PutItem; "+
-			"with one the write is a TransactWriteItems, 5 WCU). The public route is paced under its template throttle.",
+			"ReauthorizeEvery is 0, warm emulators) to moto, through the proxy. Floor: the same DynamoDB calls, through the same "+
+			"pkg/dynamo methods the functions use, made from this process with the AWS SDK against the same moto through the "+
+			"same proxy, one after each request. Ratio: gateway ÷ floor per percentile (nearest rank). POST /v1/checkouts sends "+
+			"no Idempotency-Key (GetItem + PutItem; with one the write is a TransactWriteItems, 5 WCU). The public route is paced "+
+			"under its template throttle.",
 			r.cfg.warmup, r.cfg.requests),
-		"Capacity: the operations and item sizes are measured in this run (the floor once more with ReturnConsumedCapacity=INDEXES); " +
+		"Capacity: the operations and item sizes are measured in this run (the checked floor call, made with " +
+			"ReturnConsumedCapacity=INDEXES); " +
 			"the units are computed from them by DynamoDB's documented rules (pkg/dynamo/capacity: a write 1 WCU per KB on the table " +
 			"and on each GSI holding the item, a read 1 RCU per 4 KB of the whole item, half when eventually consistent), as " +
 			"docs/dynamodb-costs.md does. moto's own figures are placeholders (1 per PutItem, 0.5 per GetItem whatever the size or " +

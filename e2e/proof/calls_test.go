@@ -1,0 +1,62 @@
+package proof
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"codex/e2e/e2etest"
+	"codex/infra/dynamoproxy"
+)
+
+// TestDynamoDBCallsPerRequest pins the DynamoDB calls each request of the three routes `make bench`
+// measures makes, authorizer included, as the proxy sees them: the bench's floor and capacity are
+// those calls made directly, so a route that makes one more (or one fewer) must fail here, not
+// only in the bench. Each route is called twice, so a first request of a fresh function and a warm
+// one are both held to the list.
+func TestDynamoDBCallsPerRequest(t *testing.T) {
+	m := newMerchant(t, "calls")
+	r := client.Call(t, "", "POST", "/projects/"+m.project+"/buttons", e2etest.Bearer(m.token), buttonBody)
+	e2etest.Want(t, r, http.StatusCreated)
+	button := e2etest.Decode[struct{ ID string }](t, r).ID
+
+	var checkout string // made by the POST below, read by the GET after it
+	for _, route := range []struct {
+		name, api, method string
+		path              func() string
+		header            http.Header
+		body              string
+		status            int
+		want              []string
+	}{
+		{
+			name: "POST /v1/checkouts", method: "POST", path: func() string { return "/v1/checkouts" },
+			header: e2etest.Bearer(m.key), body: checkoutBody, status: http.StatusCreated,
+			want: []string{"GetItem KeysTable", "PutItem AppTable"},
+		},
+		{
+			name: "GET /v1/checkouts/{id}", method: "GET", path: func() string { return "/v1/checkouts/" + checkout },
+			header: e2etest.Bearer(m.key), status: http.StatusOK,
+			want: []string{"GetItem KeysTable", "GetItem AppTable"},
+		},
+		{
+			name: "GET /public/projects/{id}/buttons/{id}", api: "PublicApi", method: "GET",
+			path:   func() string { return "/public/projects/" + m.project + "/buttons/" + button },
+			status: http.StatusOK,
+			want:   []string{"GetItem AppTable"},
+		},
+	} {
+		for i := range 2 {
+			proxy.StartRecording()
+			r := client.Call(t, route.api, route.method, route.path(), route.header, route.body)
+			calls := dynamoproxy.Describe(proxy.StopRecording(), stack.Tables)
+			e2etest.Want(t, r, route.status)
+			if !slices.Equal(calls, route.want) {
+				t.Errorf("%s (request %d): DynamoDB calls %q, want %q", route.name, i+1, calls, route.want)
+			}
+			if route.method == "POST" {
+				checkout = e2etest.Decode[struct{ ID string }](t, r).ID
+			}
+		}
+	}
+}
