@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO     ?= go
-GOARCH ?= arm64
-# Lambda runs Linux; make dev and make bench pass BUILD_GOOS (and GOARCH) of this machine to run the
-# same bootstraps locally, on macOS too.
-BUILD_GOOS ?= linux
+# Lambda's platform, linux/arm64 as template.yaml deploys it. make dev and make bench pass this
+# machine's on the command line to run the same bootstraps locally (on macOS too). Not GOOS and
+# GOARCH themselves: a GOARCH exported in your shell must not change what sam build deploys.
+BUILD_GOOS   ?= linux
+BUILD_GOARCH ?= arm64
 # Lambda builds: static, no RPC shim (provided.al2023 uses the Runtime API), reproducible, stripped.
-GOBUILD = CGO_ENABLED=0 GOOS=$(BUILD_GOOS) GOARCH=$(GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
+GOBUILD = CGO_ENABLED=0 GOOS=$(BUILD_GOOS) GOARCH=$(BUILD_GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 # ---------------------------------------------------------------------------------------------------
 # One target per function of template.yaml, named build-<LogicalId> as SAM's makefile build method
@@ -53,7 +54,7 @@ DEV_BUILD  = mkdir -p $(DEV_STATE)/bin && tmp=$(DEV_BIN).$$$$ && $(GO) build -o 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-build: ## build every function for Lambda (linux/$(GOARCH)) into bin/<LogicalId>/bootstrap
+build: ## build every function for Lambda ($(BUILD_GOOS)/$(BUILD_GOARCH)) into bin/<LogicalId>/bootstrap
 	@set -e; for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=$(CURDIR)/bin/$$f; done
 
 test: lint unit fuzz ## lint, every test (each starts and stops its own moto), a short run of every fuzz target

@@ -100,7 +100,7 @@ func deployedGOARCH(fn *samtemplate.Function) (string, error) {
 	return "", fmt.Errorf("function %s: unknown architecture %q", fn.LogicalID, arch)
 }
 
-// makeTarget runs `make <target> ARTIFACTS_DIR=<artifacts> BUILD_GOOS=<goos> GOARCH=<goarch>` in
+// makeTarget runs `make <target> ARTIFACTS_DIR=<artifacts> BUILD_GOOS=<goos> BUILD_GOARCH=<goarch>` in
 // root: SAM's makefile build method, with the platform explicit so that a GOARCH in the environment
 // cannot change it.
 func makeTarget(ctx context.Context, root, target, artifacts, goos, goarch string) error {
@@ -108,13 +108,13 @@ func makeTarget(ctx context.Context, root, target, artifacts, goos, goarch strin
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "make", "-C", root, "--no-print-directory", target,
-		"ARTIFACTS_DIR="+artifacts, "BUILD_GOOS="+goos, "GOARCH="+goarch)
+		"ARTIFACTS_DIR="+artifacts, "BUILD_GOOS="+goos, "BUILD_GOARCH="+goarch)
 	cmd.Env = makeEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("make %s BUILD_GOOS=%s GOARCH=%s failed: %v\n%s", target, goos, goarch, err, out)
+		return fmt.Errorf("make %s BUILD_GOOS=%s BUILD_GOARCH=%s failed: %v\n%s", target, goos, goarch, err, out)
 	}
 	if _, err := os.Stat(filepath.Join(artifacts, "bootstrap")); err != nil {
 		return fmt.Errorf("make %s produced no bootstrap in %s", target, artifacts)

@@ -151,7 +151,7 @@ func (r *results) render() string {
 
 func (r *results) notes() []string {
 	return []string{
-		fmt.Sprintf("Sizes: each bootstrap built as `sam build` builds it, `make build-<LogicalId> ARTIFACTS_DIR=… GOARCH=%s` "+
+		fmt.Sprintf("Sizes: each bootstrap built as `sam build` builds it, `make build-<LogicalId> ARTIFACTS_DIR=… BUILD_GOARCH=%s` "+
 			"(the template's architecture, the Makefile's flags: CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -ldflags=\"-s -w\"); "+
 			"the hello world (infra/bench/hello, `make bench-hello`) by the same command. Zip: one deflated entry `bootstrap`, as SAM uploads it.", r.deployArch),
 		fmt.Sprintf("Cold start: the bootstraps the local stack built for this machine (%s/%s, same command and flags, "+

@@ -29,10 +29,10 @@ func buildEnv() []string {
 }
 
 // makeArgs are the arguments of SAM's makefile build method for a function, plus BUILD_GOOS and
-// GOARCH so that the bootstrap runs on this machine rather than on Lambda's linux/arm64.
+// BUILD_GOARCH so that the bootstrap runs on this machine rather than on Lambda's linux/arm64.
 func makeArgs(root, logicalID, artifactsDir string) []string {
 	return []string{"-C", root, "--no-print-directory", "build-" + logicalID,
-		"ARTIFACTS_DIR=" + artifactsDir, "BUILD_GOOS=" + runtime.GOOS, "GOARCH=" + runtime.GOARCH}
+		"ARTIFACTS_DIR=" + artifactsDir, "BUILD_GOOS=" + runtime.GOOS, "BUILD_GOARCH=" + runtime.GOARCH}
 }
 
 // checkTargets reports every function without a build-<LogicalId> target, with the routes that
