@@ -220,3 +220,58 @@ func TestGatewayOverEmulator(t *testing.T) {
 		t.Errorf("function timeout: %d %s, want 500", rec.Code, rec.Body)
 	}
 }
+
+// TestRIEPoolWatchdogs runs the pool as it runs off Linux, with a watchdog in each emulator's process
+// group, and checks that the watchdogs leave invocations alone and that Close ends emulators,
+// runtimes and watchdogs alike. (That a watchdog ends its group when the gateway dies is
+// infra/internal/proc's test.)
+func TestRIEPoolWatchdogs(t *testing.T) {
+	if !watchdogs {
+		watchdogs = true // no test runs in parallel with this one: none calls t.Parallel
+		t.Cleanup(func() { watchdogs = false })
+	}
+	p := newTestPool(t, 5*time.Second, 2)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if inv, err := invokeDo(t, p, context.Background(), "slow"); err != nil || inv.FunctionError != "" {
+				t.Errorf("slow: %v %s", err, inv.Payload)
+			}
+		})
+	}
+	wg.Wait()
+
+	p.mu.Lock()
+	var watched []int
+	for e := range p.all {
+		if e.watchdog == nil {
+			t.Errorf("emulator %d has no watchdog", e.cmd.Process.Pid)
+			continue
+		}
+		watched = append(watched, e.watchdog.Pid())
+	}
+	p.mu.Unlock()
+	if len(watched) == 0 {
+		t.Fatal("the pool runs no emulator")
+	}
+	all := append(p.PIDs(), watched...)
+	for _, pid := range all {
+		if err := syscall.Kill(pid, 0); err != nil {
+			t.Errorf("process %d not running before Close: %v", pid, err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Every one of them was waited for (watchdogs and emulators by the pool, runtimes by the
+	// emulators or by init), so gone means gone, not a zombie.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range all {
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("process %d survived Close", pid)
+		}
+	}
+}
