@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,9 +24,19 @@ import (
 var (
 	emulatorOnce sync.Once
 	emulatorBin  string
+	fnDir        string // holds fnBootstrap; removed by TestMain
 	fnBootstrap  string
 	emulatorErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	// The bootstrap is built once for all tests, so no test's TempDir can hold it.
+	if fnDir != "" {
+		os.RemoveAll(fnDir)
+	}
+	os.Exit(code)
+}
 
 func testEmulator(t *testing.T) (rie, bootstrap string) {
 	t.Helper()
@@ -40,12 +51,10 @@ func testEmulator(t *testing.T) (rie, bootstrap string) {
 		if emulatorBin, emulatorErr = BuildRIE(ctx, root, filepath.Join(root, ".dev", "bin")); emulatorErr != nil {
 			return
 		}
-		dir, err := os.MkdirTemp("", "gateway-fn-")
-		if err != nil {
-			emulatorErr = err
+		if fnDir, emulatorErr = os.MkdirTemp("", "gateway-fn-"); emulatorErr != nil {
 			return
 		}
-		fnBootstrap = filepath.Join(dir, "bootstrap")
+		fnBootstrap = filepath.Join(fnDir, "bootstrap")
 		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", fnBootstrap, "./testdata/fn")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -149,8 +158,13 @@ func TestRIEPoolConcurrencyAndRecycling(t *testing.T) {
 			gone++
 		}
 	}
-	if gone != 2 {
-		t.Errorf("%d of %v gone after discarding one emulator, want its 2 processes", gone, before)
+	// PIDs lists the runtimes only on Linux (it reads /proc); elsewhere it lists the emulators.
+	want := 2
+	if runtime.GOOS != "linux" {
+		want = 1
+	}
+	if gone != want {
+		t.Errorf("%d of %v gone after discarding one emulator, want its %d processes", gone, before, want)
 	}
 
 	// Close stops every emulator and runtime.
