@@ -262,8 +262,8 @@ func tryStartEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*em
 	}
 	e := &emulator{fn: fn.Name, cmd: cmd, addr: addr, out: out, done: make(chan struct{})}
 	if watchdogs {
-		// Before anything waits for the emulator: its group must still exist to be joined. (If the
-		// gateway dies in between, this emulator is left behind: a window of a fork.)
+		// Before anything waits for the emulator: its group must still exist to be joined. (Should
+		// the gateway die between the two starts, this emulator is left behind.)
 		if e.watchdog, err = proc.StartWatchdog(cmd.Process.Pid); err != nil {
 			proc.Kill(cmd.Process)
 			_ = cmd.Wait()
