@@ -57,8 +57,10 @@ func serve(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	// The first Ctrl-C (or SIGTERM) stops the stack in order; a second one exits at once, and
-	// the kernel then kills the emulators and moto (they die with their parent).
+	// The first Ctrl-C (or SIGTERM) stops the stack in order; a second one exits at once. The
+	// emulators and moto, in process groups of their own, do not see the Ctrl-C; they go because
+	// their parent died: on Linux the kernel kills them (parent-death signal), elsewhere a
+	// watchdog in each emulator's group kills it and moto exits on seeing its parent gone.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

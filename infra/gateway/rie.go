@@ -17,8 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"codex/infra/internal/proc"
 )
 
 // RIEFunction is a function to run under the Lambda Runtime Interface Emulator.
@@ -189,7 +190,7 @@ func (p *RIEPool) PIDs() []int {
 	var pids []int
 	for e := range p.all {
 		pids = append(pids, e.cmd.Process.Pid)
-		pids = append(pids, childPIDs(e.cmd.Process.Pid)...)
+		pids = append(pids, proc.Children(e.cmd.Process.Pid)...)
 	}
 	return pids
 }
@@ -197,14 +198,21 @@ func (p *RIEPool) PIDs() []int {
 // emulator is one aws-lambda-rie process, in its own process group so that a Ctrl-C aimed at the
 // gateway reaches the gateway alone, which then stops everything in order.
 type emulator struct {
-	fn      string
-	cmd     *exec.Cmd
-	addr    string // the invoke API, 127.0.0.1:port
-	out     *lineLogger
-	done    chan struct{}
-	waitErr error
-	once    sync.Once
+	fn       string
+	cmd      *exec.Cmd
+	watchdog *proc.Watchdog // nil where the kernel kills the emulator with the gateway (Linux)
+	addr     string         // the invoke API, 127.0.0.1:port
+	out      *lineLogger
+	done     chan struct{}
+	waitErr  error
+	once     sync.Once
 }
+
+// watchdogs is whether each emulator gets a proc.Watchdog in its process group: wherever the kernel
+// does not kill it when the gateway dies without stopping it (a second Ctrl-C, a panic, go test's
+// timeout), it would otherwise keep running and hold its ports. A variable so that Linux tests can
+// run the pool as macOS does.
+var watchdogs = !proc.DiesWithParent
 
 const invokePath = "/2015-03-31/functions/function/invocations"
 
@@ -212,21 +220,12 @@ const invokePath = "/2015-03-31/functions/function/invocations"
 // integration timeout) bounds each invocation.
 var rieClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}}
 
-// errPortTaken is the race between picking a free port and the emulator binding it.
-var errPortTaken = errors.New("port already in use")
-
 func startEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*emulator, error) {
-	for attempt := 0; ; attempt++ {
-		e, err := tryStartEmulator(ctx, fn, opts)
-		if errors.Is(err, errPortTaken) && attempt < 3 {
-			continue
-		}
-		return e, err
-	}
+	return proc.RetryPortTaken(func() (*emulator, error) { return tryStartEmulator(ctx, fn, opts) })
 }
 
 func tryStartEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*emulator, error) {
-	ports, err := freePorts(2)
+	ports, err := proc.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -257,11 +256,20 @@ func tryStartEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*em
 	)
 	out := newLineLogger(opts.Log, fn.Name)
 	cmd.Stdout, cmd.Stderr = out, out
-	setProcAttrs(cmd)
+	proc.NewGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the Lambda emulator for %s: %w", fn.Name, err)
 	}
 	e := &emulator{fn: fn.Name, cmd: cmd, addr: addr, out: out, done: make(chan struct{})}
+	if watchdogs {
+		// Before anything waits for the emulator: its group must still exist to be joined. (Should
+		// the gateway die between the two starts, this emulator is left behind.)
+		if e.watchdog, err = proc.StartWatchdog(cmd.Process.Pid); err != nil {
+			proc.Kill(cmd.Process)
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("the Lambda emulator for %s: %w", fn.Name, err)
+		}
+	}
 	go func() {
 		e.waitErr = cmd.Wait()
 		out.flush()
@@ -277,9 +285,10 @@ func tryStartEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*em
 		}
 		select {
 		case <-e.done:
+			e.stop() // its watchdog and runtime, if any
 			tail := out.tail()
 			if strings.Contains(tail, "address already in use") {
-				return nil, errPortTaken
+				return nil, proc.ErrPortTaken
 			}
 			return nil, fmt.Errorf("the Lambda emulator for %s exited at start (%v): %s", fn.Name, e.waitErr, tail)
 		case <-ctx.Done():
@@ -291,25 +300,6 @@ func tryStartEmulator(ctx context.Context, fn RIEFunction, opts RIEOptions) (*em
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func (e *emulator) exited() bool {
@@ -393,17 +383,23 @@ func isErrorDocument(body []byte) bool {
 // runtime and exits; then SIGKILL to both process groups for anything left after two seconds.
 func (e *emulator) stop() {
 	e.once.Do(func() {
-		pid := e.cmd.Process.Pid
-		runtimes := childPIDs(pid) // the bootstraps run in process groups of their own
-		signalGroup(pid, syscall.SIGTERM)
-		select {
-		case <-e.done:
-		case <-time.After(2 * time.Second):
-			signalGroup(pid, syscall.SIGKILL)
-			<-e.done
+		runtimes := proc.Children(e.cmd.Process.Pid) // the bootstraps run in process groups of their own
+		// An emulator already waited for is not signalled: its pid, and so its group's id, may
+		// have been reused.
+		if !e.exited() {
+			proc.Terminate(e.cmd.Process)
+			select {
+			case <-e.done:
+			case <-time.After(2 * time.Second):
+				proc.Kill(e.cmd.Process)
+				<-e.done
+			}
+		}
+		if e.watchdog != nil {
+			e.watchdog.Stop()
 		}
 		for _, r := range runtimes {
-			killRuntime(r)
+			proc.KillGroupIfLeader(r)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"bufio"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -9,11 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,11 +29,17 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"codex/infra/internal/proc"
 )
 
 var testEnv *Env
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(motoParentEnv); dir != "" {
+		motoParent(dir)
+		return
+	}
 	env, cleanup, err := Setup(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -266,6 +276,20 @@ func TestStartResetStop(t *testing.T) {
 	}
 
 	pgid := srv.cmd.Process.Pid
+	// sitecustomize.py's directory is gone once the server answers: nothing is left behind if
+	// this process is killed while the server runs.
+	var patchDir string
+	for _, kv := range srv.cmd.Env {
+		if v, ok := strings.CutPrefix(kv, "PYTHONPATH="); ok {
+			patchDir = filepath.SplitList(v)[0]
+		}
+	}
+	if !strings.Contains(patchDir, "codex-moto-") {
+		t.Errorf("PYTHONPATH starts with %q, want the codex-moto- directory", patchDir)
+	} else if _, err := os.Stat(patchDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s still there while the server runs (stat: %v)", patchDir, err)
+	}
+
 	if err := srv.Stop(); err != nil {
 		t.Errorf("Stop() = %v", err)
 	}
@@ -278,6 +302,122 @@ func TestStartResetStop(t *testing.T) {
 	if err := srv.Reset(ctx); err == nil {
 		t.Error("Reset after Stop succeeded")
 	}
+}
+
+// motoParentEnv makes the test binary, started again by TestMotoExitsWhenParentDies, start a moto
+// server and wait to be killed, instead of running tests.
+const motoParentEnv = "LOCALAWS_TEST_MOTO_PARENT"
+
+// motoParent starts moto with the command StartMoto uses, its sitecustomize.py in patchDir, prints
+// the server's pid and port, and waits to be killed. The server gets a process group of its own
+// but, unlike under StartMoto, not Linux's parent-death signal: only its parent watch can end it.
+func motoParent(patchDir string) {
+	ports, err := proc.FreePorts(1)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	cmd, err := motoCommand(Options{Python: "python3"}, ports[0], patchDir)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println(cmd.Process.Pid, ports[0])
+	select {}
+}
+
+// TestMotoExitsWhenParentDies kills (SIGKILL, so none of its code runs) the process that started a
+// moto server and expects the server to exit by itself: the backstop where the kernel has no
+// parent-death signal (macOS).
+func TestMotoExitsWhenParentDies(t *testing.T) {
+	t.Parallel()
+	patchDir := t.TempDir()
+	parent := exec.Command(os.Args[0], "-test.run=^$")
+	parent.Env = append(os.Environ(), motoParentEnv+"="+patchDir)
+	stdout, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = parent.Process.Kill(); _ = parent.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the helper's output: %v", err)
+	}
+	var pid, port int
+	if _, err := fmt.Sscan(line, &pid, &port); err != nil {
+		t.Fatalf("helper said %q", line)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-pid, syscall.SIGKILL) }) // if the watch failed
+
+	// Killed only once the server answers, as StartMoto returns then, and with sitecustomize.py
+	// deleted, as StartMoto deletes it then.
+	srv := &Server{endpoint: "http://127.0.0.1:" + strconv.Itoa(port)}
+	deadline := time.Now().Add(60 * time.Second) // a loaded machine; moto takes ~1.5 s when idle
+	for !srv.answers(t.Context()) {
+		if time.Now().After(deadline) || processGone(pid) {
+			t.Fatalf("moto (pid %d) did not answer on port %d", pid, port)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := os.RemoveAll(patchDir); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := parent.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = parent.Wait()
+	deadline = time.Now().Add(20 * time.Second) // the watch polls every 0.5 s
+	for !processGone(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("moto (pid %d) still running 20 s after its parent died", pid)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestMotoBehindForkingWrapper: an interpreter started through a wrapper that forks has the wrapper
+// for a parent, not StartMoto's process, so the parent watch is off; the server says so and runs.
+func TestMotoBehindForkingWrapper(t *testing.T) {
+	t.Parallel()
+	wrapper := filepath.Join(t.TempDir(), "python3")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\npython3 \"$@\"\nexit $?\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := StartMoto(t.Context(), Options{Python: wrapper})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	if out := srv.out.tail(20); !strings.Contains(out, "not process "+strconv.Itoa(os.Getpid())+" that started it") {
+		t.Errorf("no warning about the wrapper in the output:\n%s", out)
+	}
+	if err := srv.Reset(t.Context()); err != nil {
+		t.Errorf("server behind the wrapper: %v", err)
+	}
+}
+
+// processGone reports whether pid has exited: no such process, or a zombie (its new parent may be
+// slow to reap it, or never do so).
+func processGone(pid int) bool {
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false // no /proc (macOS): alive as far as kill can tell
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && strings.HasPrefix(s[i+1:], " Z")
 }
 
 func TestMotoMissing(t *testing.T) {

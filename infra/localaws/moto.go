@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"codex/infra/internal/proc"
 )
 
 // ErrMotoNotInstalled is returned (wrapped) by StartMoto when the interpreter or the moto module
@@ -40,10 +41,15 @@ type Options struct {
 
 // siteCustomize serialises moto's DynamoDB requests; see the file for why. Without it, concurrent
 // conditional writes and transactions on moto can both succeed, or a cancelled transaction can
-// erase another request's writes, which real DynamoDB never does.
+// erase another request's writes, which real DynamoDB never does. It also ends the server when
+// the process that started it is gone (parentPIDEnv).
 //
 //go:embed sitecustomize.py
 var siteCustomize []byte
+
+// parentPIDEnv tells sitecustomize.py the pid of the process that started the server, so that it
+// can check that it watches that process and not a wrapper in between.
+const parentPIDEnv = "CODEX_MOTO_PARENT_PID"
 
 // Server is a running moto server in its own process group.
 type Server struct {
@@ -60,9 +66,6 @@ type Server struct {
 // httpClient polls readiness and calls the moto API; one per process.
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
-// errPortTaken is the race between picking a free port and moto binding it.
-var errPortTaken = errors.New("port already in use")
-
 // StartMoto starts `python -m moto.server` on 127.0.0.1 and returns once it answers HTTP. The
 // module is started directly rather than through the moto_server script, whose wrapper would hide
 // the real process from Stop. ctx bounds only the startup; the server runs until Stop.
@@ -73,54 +76,37 @@ func StartMoto(ctx context.Context, opts Options) (*Server, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 15 * time.Second
 	}
-	for attempt := 0; ; attempt++ {
-		port := opts.Port
-		if port == 0 {
-			p, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			port = p
-		}
-		s, err := startMoto(ctx, opts, port)
-		if errors.Is(err, errPortTaken) && opts.Port == 0 && attempt < 3 {
-			continue
-		}
-		return s, err
+	if opts.Port != 0 {
+		return startMoto(ctx, opts, opts.Port)
 	}
-}
-
-// freePort asks the kernel for an unused loopback port. Another process may take it before moto
-// binds it; StartMoto retries when that happens.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return proc.RetryPortTaken(func() (*Server, error) {
+		ports, err := proc.FreePorts(1)
+		if err != nil {
+			return nil, err
+		}
+		return startMoto(ctx, opts, ports[0])
+	})
 }
 
 func startMoto(ctx context.Context, opts Options, port int) (*Server, error) {
+	// Python has imported sitecustomize.py long before the server answers, so the file is needed
+	// only until this function returns; removing it here rather than when the server exits
+	// leaves nothing behind if this process is killed while the server runs.
 	patchDir, err := os.MkdirTemp("", "codex-moto-")
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(patchDir, "sitecustomize.py"), siteCustomize, 0o644); err != nil {
-		os.RemoveAll(patchDir)
+	defer os.RemoveAll(patchDir)
+	cmd, err := motoCommand(opts, port, patchDir)
+	if err != nil {
 		return nil, err
 	}
-	pythonPath := patchDir
-	if p := os.Getenv("PYTHONPATH"); p != "" {
-		pythonPath += string(os.PathListSeparator) + p
-	}
-	cmd := exec.Command(opts.Python, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(append(os.Environ(), "PYTHONPATH="+pythonPath), opts.Env...)
 	out := newTailBuffer(64 << 10)
 	cmd.Stdout, cmd.Stderr = out, out
-	setProcAttrs(cmd)
+	// A process group of its own; on Linux the kernel also kills the server when this process
+	// dies, elsewhere sitecustomize.py's parent watch does it.
+	proc.NewGroup(cmd)
 	if err := cmd.Start(); err != nil {
-		os.RemoveAll(patchDir)
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w (%v)", ErrMotoNotInstalled, err)
 		}
@@ -129,7 +115,6 @@ func startMoto(ctx context.Context, opts Options, port int) (*Server, error) {
 	s := &Server{cmd: cmd, endpoint: "http://127.0.0.1:" + strconv.Itoa(port), out: out, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
-		os.RemoveAll(patchDir)
 		close(s.done)
 	}()
 
@@ -153,6 +138,24 @@ func startMoto(ctx context.Context, opts Options, port int) (*Server, error) {
 		case <-tick.C:
 		}
 	}
+}
+
+// motoCommand writes sitecustomize.py into patchDir and returns the server's command, with
+// patchDir first on its PYTHONPATH. The caller sets its output and process attributes.
+func motoCommand(opts Options, port int, patchDir string) (*exec.Cmd, error) {
+	if err := os.WriteFile(filepath.Join(patchDir, "sitecustomize.py"), siteCustomize, 0o644); err != nil {
+		return nil, err
+	}
+	pythonPath := patchDir
+	if p := os.Getenv("PYTHONPATH"); p != "" {
+		pythonPath += string(os.PathListSeparator) + p
+	}
+	cmd := exec.Command(opts.Python, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = append(append(os.Environ(),
+		"PYTHONPATH="+pythonPath,
+		parentPIDEnv+"="+strconv.Itoa(os.Getpid()),
+	), opts.Env...)
+	return cmd, nil
 }
 
 // answers reports whether the server responds to its dashboard URL, a cheap request that touches
@@ -180,7 +183,7 @@ func (s *Server) exitError(python string) error {
 		// moto itself, or one of its server extras (flask, werkzeug), is missing.
 		return fmt.Errorf("%w (%s -m moto.server: %s)", ErrMotoNotInstalled, python, lastLine(tail))
 	case strings.Contains(tail, "Address already in use"):
-		return fmt.Errorf("moto on %s: %w", s.endpoint, errPortTaken)
+		return fmt.Errorf("moto on %s: %w", s.endpoint, proc.ErrPortTaken)
 	case strings.Contains(tail, "command not found"), strings.Contains(tail, "No such file or directory"):
 		return fmt.Errorf("%w (%s: %s)", ErrMotoNotInstalled, python, lastLine(tail))
 	}
@@ -201,11 +204,11 @@ func (s *Server) Stop() error {
 			return
 		default:
 		}
-		terminate(s.cmd.Process)
+		proc.Terminate(s.cmd.Process)
 		select {
 		case <-s.done:
 		case <-time.After(5 * time.Second):
-			kill(s.cmd.Process)
+			proc.Kill(s.cmd.Process)
 			<-s.done
 		}
 	})

@@ -1,4 +1,4 @@
-package gateway
+package proc
 
 import (
 	"bytes"
@@ -8,13 +8,16 @@ import (
 	"syscall"
 )
 
-// setPdeathsig makes the kernel kill an emulator when the gateway dies without stopping it (a
-// panic, SIGKILL), so no emulator keeps its port. Its runtime then loses the Runtime API and exits.
+// DiesWithParent reports whether the kernel kills a process started with NewGroup when this process
+// dies without stopping it (a second Ctrl-C, a panic, go test's timeout, SIGKILL). Linux does,
+// with the parent-death signal.
+const DiesWithParent = true
+
 func setPdeathsig(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKILL }
 
-// childPIDs lists the children of pid by scanning /proc (the kernel's children file is not always
+// Children lists the children of pid by scanning /proc (the kernel's children file is not always
 // available).
-func childPIDs(pid int) []int {
+func Children(pid int) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var out []int
 	for _, f := range stats {

@@ -1,0 +1,46 @@
+// Package proc runs the local stack's servers (moto and the Lambda emulators) as child processes:
+// loopback ports for them, a process group for each, and a backstop that ends them when this
+// process dies without stopping them.
+package proc
+
+import (
+	"errors"
+	"net"
+)
+
+// ErrPortTaken is the race between picking a free port and the server binding it. A start function
+// returns it (wrapped) so that RetryPortTaken tries again on other ports.
+var ErrPortTaken = errors.New("port already in use")
+
+// FreePorts asks the kernel for n distinct unused loopback ports. They are free only until this
+// function returns: another process may take one before the server binds it (see ErrPortTaken).
+func FreePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l) // held until all are picked, so the n ports differ
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// RetryPortTaken calls start, and again (at most three more times) while it fails with
+// ErrPortTaken. start must pick new ports on each call.
+func RetryPortTaken[T any](start func() (T, error)) (T, error) {
+	for attempt := 0; ; attempt++ {
+		v, err := start()
+		if errors.Is(err, ErrPortTaken) && attempt < 3 {
+			continue
+		}
+		return v, err
+	}
+}
