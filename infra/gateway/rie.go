@@ -387,13 +387,7 @@ func (e *emulator) stop() {
 		// An emulator already waited for is not signalled: its pid, and so its group's id, may
 		// have been reused.
 		if !e.exited() {
-			proc.Terminate(e.cmd.Process)
-			select {
-			case <-e.done:
-			case <-time.After(2 * time.Second):
-				proc.Kill(e.cmd.Process)
-				<-e.done
-			}
+			proc.Stop(e.cmd.Process, e.done, 2*time.Second)
 		}
 		if e.watchdog != nil {
 			e.watchdog.Stop()

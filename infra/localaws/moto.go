@@ -204,13 +204,7 @@ func (s *Server) Stop() error {
 			return
 		default:
 		}
-		proc.Terminate(s.cmd.Process)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			proc.Kill(s.cmd.Process)
-			<-s.done
-		}
+		proc.Stop(s.cmd.Process, s.done, 5*time.Second)
 	})
 	return s.stopErr
 }

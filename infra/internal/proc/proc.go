@@ -6,6 +6,8 @@ package proc
 import (
 	"errors"
 	"net"
+	"os"
+	"time"
 )
 
 // ErrPortTaken is the race between picking a free port and the server binding it. A start function
@@ -42,5 +44,18 @@ func RetryPortTaken[T any](start func() (T, error)) (T, error) {
 			continue
 		}
 		return v, err
+	}
+}
+
+// Stop ends the process group that p leads: Terminate, then Kill if done (closed once p has been
+// waited for) is not closed within grace; it returns once done is closed. Call it only while p
+// has not been waited for, as Terminate.
+func Stop(p *os.Process, done <-chan struct{}, grace time.Duration) {
+	Terminate(p)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		Kill(p)
+		<-done
 	}
 }
