@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net"
@@ -60,7 +62,8 @@ type requestInfo struct {
 	method string
 	// rawPath is the path as the client escaped it, which routing splits into segments. path is
 	// it decoded, which is what an HTTP API puts in the events' rawPath and requestContext.http.path
-	// (captures of live events agree on it, e.g. a %2F arrives as /).
+	// as projects that captured live events report (a %2F arrives as /: honojs/hono#2156,
+	// Worklytics/psoxy#827, middleapi/standard-server#93); not checked on AWS from here.
 	rawPath  string
 	path     string
 	rawQuery string
@@ -175,4 +178,17 @@ func (g *Gateway) integrationEvent(ri *requestInfo, rt *route, params map[string
 		}
 	}
 	return ev
+}
+
+// marshalEvent encodes an event for an invocation. Without json.Marshal's HTML escapes: a body of
+// <, > or & would otherwise grow sixfold in the event and meet Lambda's payload limit
+// (MaxInvokePayload) long before API Gateway's event would.
+func marshalEvent(ev any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

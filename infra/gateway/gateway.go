@@ -373,7 +373,7 @@ func (g *Gateway) serve(w *statusRecorder, r *http.Request, id string) (reason s
 		return "authorizer " + rt.Authorizer + " is not supported locally"
 	}
 
-	payload, err := json.Marshal(g.integrationEvent(ri, rt, params, auth))
+	payload, err := marshalEvent(g.integrationEvent(ri, rt, params, auth))
 	if err != nil {
 		writeGatewayError(w, http.StatusInternalServerError, nil)
 		return "encoding the event: " + err.Error()

@@ -104,7 +104,7 @@ func (a *lambdaAuthorizer) authorize(ctx context.Context, g *Gateway, ri *reques
 		RequestContext:        g.requestContext(ri, rt),
 		PathParameters:        params,
 	}
-	payload, err := json.Marshal(ev)
+	payload, err := marshalEvent(ev)
 	if err != nil {
 		return nil, internalError("lambda authorizer "+a.name, err)
 	}

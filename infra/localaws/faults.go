@@ -12,7 +12,8 @@ import (
 )
 
 // ConflictingTransactions is a client option that fails the client's first n TransactWriteItems
-// calls, before they are sent, as DynamoDB fails a transaction that overlaps another on one of its
+// calls, before they are sent (but after the SDK gave them their ClientRequestToken), as DynamoDB
+// fails a transaction that overlaps another on one of its
 // items: TransactionCanceledException with TransactionConflict for the first item. moto runs
 // transactions one at a time and never does, so tests of that path inject it here.
 func ConflictingTransactions(n int64) func(*dynamodb.Options) {
@@ -31,7 +32,7 @@ func ConflictingTransactions(n int64) func(*dynamodb.Options) {
 						}
 					}
 					return next.HandleInitialize(ctx, in)
-				}), middleware.Before)
+				}), middleware.After)
 		})
 	}
 }

@@ -297,7 +297,13 @@ func (h ListCheckouts) Serve(ctx context.Context, req *Request) (Response, error
 		if err != nil {
 			return Response{}, err
 		}
-		if size += len(b) + 1; size > MaxPageBytes && i > 0 {
+		// Counted as Lambda's response payload carries it: the body is a JSON string in there,
+		// so its quotes and backslashes are escaped again, and its <, > and & become \u003c...
+		inPayload, err := json.Marshal(string(b))
+		if err != nil {
+			return Response{}, err
+		}
+		if size += len(inPayload) - 1; size > MaxPageBytes && i > 0 {
 			// The rest is where starting_after=<the last id returned> goes on.
 			out.HasMore = true
 			break
@@ -307,9 +313,10 @@ func (h ListCheckouts) Serve(ctx context.Context, req *Request) (Response, error
 	return JSON(http.StatusOK, out), nil
 }
 
-// MaxPageBytes bounds the checkouts of one page. A Lambda response is at most 6 MB (over it, API
-// Gateway answers a bare 500), and 100 checkouts each at every field's limit come to more than
-// that, so a page ends early, with has_more, once the next checkout would take it past this.
+// MaxPageBytes bounds the checkouts of one page as they sit in Lambda's response payload. That
+// payload is at most 6 MB (over it, API Gateway answers a bare 500), and 100 checkouts each at
+// every field's limit come to more than that, so a page ends early, with has_more, once the next
+// checkout would take it past this.
 const MaxPageBytes = 4 << 20
 
 // listParams reads limit and starting_after. Unknown parameters are refused like unknown body

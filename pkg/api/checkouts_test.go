@@ -318,6 +318,9 @@ func (s pagedCheckouts) ListCheckouts(_ context.Context, _ string, limit int, af
 	return s.all[start:end], end < len(s.all), nil
 }
 
+// lambdaMaxResponse is Lambda's limit on a synchronous invocation's response payload.
+const lambdaMaxResponse = 6 << 20
+
 // TestListCheckoutsPageFitsALambdaResponse: 100 checkouts at the size a 64 KiB request allows come
 // to more than Lambda's 6 MB response limit, so a page ends early with has_more, and starting_after
 // its last id goes on with no checkout missed or repeated.
@@ -328,11 +331,13 @@ func TestListCheckoutsPageFitsALambdaResponse(t *testing.T) {
 		CancelURL:  "https://shop.example/cart",
 		Metadata:   map[string]string{},
 	}
-	for range codex.MaxLineItems {
-		raw.LineItems = append(raw.LineItems, codex.LineItem{Name: strings.Repeat("é", codex.MaxLineItemName), UnitAmount: 1, Quantity: 1})
+	// Characters that grow the most where the page ends up, in Lambda's response payload: quotes
+	// and backslashes escaped twice, <, > and & as \u003c...
+	for i := range codex.MaxLineItems {
+		raw.LineItems = append(raw.LineItems, codex.LineItem{Name: strings.Repeat([]string{`"`, `\`, "<", "é"}[i%4], codex.MaxLineItemName), UnitAmount: 1, Quantity: 1})
 	}
 	for i := range 10 {
-		raw.Metadata[fmt.Sprint(i)] = strings.Repeat("<&>", codex.MaxMetadataValue/3)
+		raw.Metadata[fmt.Sprint(i)] = strings.Repeat(`"\<&>`, codex.MaxMetadataValue/5)
 	}
 	if b, _ := encodeJSON(raw); len(b) > MaxBodyBytes {
 		t.Fatalf("the request would be %d bytes, over the %d a request may have", len(b), MaxBodyBytes)
@@ -363,8 +368,9 @@ func TestListCheckoutsPageFitsALambdaResponse(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("page %d: %d %v %.200s", pages, resp.StatusCode, err, resp.Body)
 		}
-		if len(resp.Body) > 6<<20-1024 {
-			t.Fatalf("page %d is %d bytes: over what a Lambda response may carry", pages, len(resp.Body))
+		// What the function returns to Lambda: the response as aws-lambda-go encodes it.
+		if payload, _ := json.Marshal(resp); len(payload) > lambdaMaxResponse {
+			t.Fatalf("page %d is a %d-byte Lambda response: over the %d Lambda allows", pages, len(payload), lambdaMaxResponse)
 		}
 		var page struct {
 			Data []struct {

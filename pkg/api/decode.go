@@ -52,11 +52,16 @@ func decodeChecked(data []byte, v any, path string) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
+	// A backstop: checkFieldNames names every unknown key of the types the routes decode, but
+	// would not see one inside a field that decodes itself or an embedded struct pointer.
+	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil:
 		return nil
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return codex.Errorf(codex.CodeParameterUnknown, "the request has a parameter this route does not take")
 	case errors.As(err, &typeErr):
 		param := joinParam(path, typeErr.Field)
 		if param == "" {
@@ -291,6 +296,9 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 			continue
 		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
 			maps.Copy(fields, jsonFields(f.Type))
+			continue
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct:
+			maps.Copy(fields, jsonFields(f.Type.Elem()))
 			continue
 		case name == "":
 			name = f.Name

@@ -52,3 +52,33 @@ func TestDecodeJSONFieldNamesAreCaseSensitive(t *testing.T) {
 		t.Errorf("line item: %v", err)
 	}
 }
+
+// TestDecodeJSONEmbeddedStructs: the fields of an embedded struct, by value or by pointer, are the
+// parameters of the outer one, as encoding/json decodes them; a key in none of them is unknown.
+func TestDecodeJSONEmbeddedStructs(t *testing.T) {
+	type Inner struct {
+		A int64 `json:"a"`
+	}
+	type byValue struct {
+		Inner
+		B int64 `json:"b"`
+	}
+	type byPointer struct {
+		*Inner
+		B int64 `json:"b"`
+	}
+	var v byValue
+	if err := DecodeJSON(&Request{Body: `{"a":1,"b":2}`}, &v); err != nil || v.A != 1 || v.B != 2 {
+		t.Errorf("by value: %v %+v", err, v)
+	}
+	var p byPointer
+	if err := DecodeJSON(&Request{Body: `{"a":1,"b":2}`}, &p); err != nil || p.Inner == nil || p.A != 1 || p.B != 2 {
+		t.Errorf("by pointer: %v %+v", err, p)
+	}
+	for _, target := range []any{&byValue{}, &byPointer{}} {
+		err := DecodeJSON(&Request{Body: `{"a":1,"c":3}`}, target)
+		if e, _ := err.(*codex.Error); e == nil || e.Code != codex.CodeParameterUnknown || e.Param != "c" {
+			t.Errorf("%T: %v, want unknown parameter c", target, err)
+		}
+	}
+}

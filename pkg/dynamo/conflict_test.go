@@ -2,9 +2,12 @@ package dynamo
 
 import (
 	"context"
+	"slices"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"codex/infra/localaws"
 	"codex/pkg/codex"
@@ -30,8 +33,14 @@ func TestDeleteKeyConflict(t *testing.T) {
 		{conflicts: conflictAttempts, deleted: false},
 	} {
 		k, secret := newKey(t, plain, p.ID, "Server", t0)
-		s := New(dynamodb.New(testEnv.DynamoDB.Options(), localaws.ConflictingTransactions(tc.conflicts)), tables)
+		var tokens []string
+		s := New(dynamodb.New(testEnv.DynamoDB.Options(), recordTokens(&tokens), localaws.ConflictingTransactions(tc.conflicts)), tables)
 		err := s.DeleteKey(ctx, p.ID, k.ID)
+		// Each attempt is a transaction of its own: a repeated token would get the first one's
+		// outcome back from DynamoDB.
+		if len(tokens) != len(slices.Compact(slices.Sorted(slices.Values(tokens)))) || slices.Contains(tokens, "") {
+			t.Errorf("%d conflicts: the attempts' tokens %q are not all different", tc.conflicts, tokens)
+		}
 		_, lookupErr := plain.LookupKey(ctx, secret.Hash())
 		switch {
 		case tc.deleted && (err != nil || !codex.IsNotFound(lookupErr)):
@@ -39,5 +48,21 @@ func TestDeleteKeyConflict(t *testing.T) {
 		case !tc.deleted && (err == nil || codex.IsNotFound(err) || lookupErr != nil):
 			t.Errorf("%d conflicts: DeleteKey %v, lookup %v; want an error and the key still there", tc.conflicts, err, lookupErr)
 		}
+	}
+}
+
+// recordTokens is a client option that records the ClientRequestToken of every TransactWriteItems
+// call as it leaves the Initialize step (give it before an option that fails calls there).
+func recordTokens(tokens *[]string) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("recordTokens",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if tw, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok {
+						*tokens = append(*tokens, aws.ToString(tw.ClientRequestToken))
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
 	}
 }

@@ -133,6 +133,9 @@ func (s *Store) DeleteKey(ctx context.Context, projectID, keyID string) error {
 	// TransactionConflict while the other runs. Trying again a moment later settles it: the key is
 	// gone (404 below), or the other delete failed and this one goes through.
 	for attempt := 1; ; attempt++ {
+		// A new transaction each time: the SDK set the token of the last one on in, and DynamoDB
+		// would answer a repeated token with that transaction's outcome.
+		in.ClientRequestToken = nil
 		_, err = s.db.TransactWriteItems(ctx, in)
 		if attempt == conflictAttempts || !canceledBy(err, "TransactionConflict") {
 			break
