@@ -75,6 +75,13 @@ func TestValidateCheckoutAcceptsLimits(t *testing.T) {
 			t.Errorf("success_url %q: %v", u, err)
 		}
 	}
+	// Currencies newer than x/text's tables, in any case.
+	for _, c := range []string{"MRU", "ves", "VED", "sle", "zwg"} {
+		p.Currency = c
+		if _, err := p.Validate(); err != nil {
+			t.Errorf("currency %q: %v", c, err)
+		}
+	}
 }
 
 // TestAmountTotalBound proves the claim the API makes: with every limit at its maximum the total is
@@ -126,6 +133,9 @@ func TestValidateCheckoutRejects(t *testing.T) {
 		{"testing code", func(p *CheckoutParams) { p.Currency = "xts" }, CodeParameterInvalid, "currency"},
 		{"gold", func(p *CheckoutParams) { p.Currency = "xau" }, CodeParameterInvalid, "currency"},
 		{"withdrawn currency", func(p *CheckoutParams) { p.Currency = "dem" }, CodeParameterInvalid, "currency"},
+		{"kuna, withdrawn in 2023", func(p *CheckoutParams) { p.Currency = "hrk" }, CodeParameterInvalid, "currency"},
+		{"old ouguiya", func(p *CheckoutParams) { p.Currency = "mro" }, CodeParameterInvalid, "currency"},
+		{"old bolívar", func(p *CheckoutParams) { p.Currency = "vef" }, CodeParameterInvalid, "currency"},
 		{"funds code", func(p *CheckoutParams) { p.Currency = "usn" }, CodeParameterInvalid, "currency"},
 		{"two letters", func(p *CheckoutParams) { p.Currency = "us" }, CodeParameterInvalid, "currency"},
 		{"four letters", func(p *CheckoutParams) { p.Currency = "usdd" }, CodeParameterInvalid, "currency"},

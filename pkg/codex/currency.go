@@ -18,6 +18,25 @@ var currencies = func() map[string]int {
 		scale, _ := currency.Standard.Rounding(u)
 		m[strings.ToLower(u.String())] = scale
 	}
+	// x/text's tables are CLDR 32's (2017); ISO 4217 has changed since. Currencies introduced
+	// since, with their minor units:
+	for code, decimals := range map[string]int{
+		"mru": 2, // Mauritanian ouguiya, 2018, replacing MRO
+		"ves": 2, // Venezuelan bolívar soberano, 2018, replacing VEF
+		"ved": 2, // Venezuelan digital bolívar, 2021
+		"sle": 2, // Sierra Leonean leone, 2022, redenominating SLL
+		"zwg": 2, // Zimbabwe gold, 2024
+	} {
+		m[code] = decimals
+	}
+	// and withdrawn since: nobody can be charged in them any more.
+	for _, code := range []string{
+		"mro", // by MRU
+		"vef", // by VES
+		"hrk", // Croatian kuna, by the euro in 2023
+	} {
+		delete(m, code)
+	}
 	return m
 }()
 
