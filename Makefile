@@ -37,8 +37,8 @@ FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MA
 .PHONY: help build test lint unit fuzz cfn-lint tidy-check clean
 
 # make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock, stack.json
-# and the bootstraps it builds (for this machine's OS and architecture, not Lambda's linux/arm64); make dev-token finds
-# the running stack there. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
+# and the bootstraps it builds (for this machine's OS and architecture, not Lambda's linux/arm64);
+# make dev-token finds the running stack there. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
 # order of logical id. USER names the local user only when given on the command line, so that the
 # login name in the environment's USER is not picked up.
 .PHONY: dev dev-token
@@ -108,5 +108,6 @@ bench: ## sizes, cold starts, authorizer cost, warm latency vs floor, capacity: 
 
 bench-hello: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./infra/bench/hello
 
-clean: ## remove build output and make dev's state (stop make dev first)
-	rm -rf bin .aws-sam $(DEV_STATE)
+# Not .dev: a running make dev holds its lock there, and removing it would let a second one start.
+clean: ## remove build output
+	rm -rf bin .aws-sam
