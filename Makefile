@@ -54,7 +54,7 @@ DEV_BUILD  = mkdir -p $(DEV_STATE)/bin && tmp=$(DEV_BIN).$$$$ && $(GO) build -o 
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-build: ## build every function for Lambda ($(BUILD_GOOS)/$(BUILD_GOARCH)) into bin/<LogicalId>/bootstrap
+build: ## build every function for Lambda (linux/arm64) into bin/<LogicalId>/bootstrap
 	@set -e; for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=$(CURDIR)/bin/$$f; done
 
 test: lint unit fuzz ## lint, every test (each starts and stops its own moto), a short run of every fuzz target
