@@ -259,3 +259,25 @@ func TestRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestFunctionsDoNotLinkConfig keeps the point of this package: one import of package config
+// anywhere under a function (a store, a registry, a test-support package) links its credential
+// chain into every bootstrap again.
+func TestFunctionsDoNotLinkConfig(t *testing.T) {
+	cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "codex/functions/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const config = "github.com/aws/aws-sdk-go-v2/config"
+	var importers []string
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) > 1 && slices.Contains(f[1:], config) {
+			importers = append(importers, f[0])
+		}
+	}
+	if len(importers) > 0 {
+		t.Errorf("%s imported by %s: use awsenv.Config in what the functions link", config, strings.Join(importers, ", "))
+	}
+}
