@@ -20,9 +20,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"codex/pkg/awsenv"
 )
 
 // API is the subset of the DynamoDB client the store uses; *dynamodb.Client satisfies it.
@@ -51,11 +52,13 @@ func TablesFromEnv() (Tables, error) {
 	return t, nil
 }
 
-// NewClient builds a DynamoDB client from the standard AWS configuration chain. AWS_ENDPOINT_URL or
-// AWS_ENDPOINT_URL_DYNAMODB point it at moto, DynamoDB Local or LocalStack; unset, it is real AWS.
-// Build it once per process: the client pools connections and caches credentials.
-func NewClient(ctx context.Context, opts ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+// NewClient builds a DynamoDB client from the function's environment (package awsenv: Lambda's
+// credentials and region, as config.LoadDefaultConfig reads them, without linking its credential
+// chain into every bootstrap). AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB point it at moto,
+// DynamoDB Local or LocalStack; unset, it is real AWS. Build it once per process: the client pools
+// connections and caches credentials.
+func NewClient(_ context.Context, opts ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+	cfg, err := awsenv.Config()
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
