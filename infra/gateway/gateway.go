@@ -7,15 +7,15 @@
 //
 // What it does as API Gateway does, and the tests check:
 //
-//   - Events: payload format 2.0 (routeKey, rawPath and requestContext.http.path decoded, rawQueryString,
-//     lower-cased headers with repeats joined by commas, cookies, pathParameters,
-//     queryStringParameters, requestContext with the authorizer's result). Bodies whose type is not
+//   - Events: payload format 2.0: routeKey, rawPath and requestContext.http.path (decoded),
+//     rawQueryString, lower-cased headers with repeats joined by commas, cookies, pathParameters,
+//     queryStringParameters, requestContext with the authorizer's result. Bodies whose type is not
 //     JSON, XML, JavaScript or text arrive base64-encoded.
 //   - Responses: a function returns a response object (statusCode, headers, cookies, body,
 //     isBase64Encoded) or any other JSON, which becomes the body of a 200 application/json response.
 //   - Routing: ServeMux patterns, whose precedence is API Gateway's for these paths: a literal segment
 //     beats a path variable (/projects/new before /projects/{id}); the method must match exactly.
-//   - The JWT authorizer checks the RS256 signature against the issuer's JWKS (the local Cognito's,
+//   - The JWT authorizer checks the RSA signature (RS256/384/512) against the issuer's JWKS (the local Cognito's,
 //     or found by OpenID discovery), iss, aud (or client_id of an access token), exp, nbf and iat.
 //   - The Lambda authorizer gets a payload 2.0 REQUEST event and answers with a simple response;
 //     decisions are not cached (the template sets ReauthorizeEvery: 0).
