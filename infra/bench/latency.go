@@ -280,9 +280,6 @@ func pacing(tpl *samtemplate.Template, key string) (time.Duration, error) {
 			return 0, nil
 		}
 		rs := api.DefaultRouteSettings
-		if s, ok := api.RouteSettings[key]; ok {
-			rs = &s
-		}
 		if rs == nil || rs.ThrottlingRateLimit == nil || *rs.ThrottlingRateLimit <= 0 {
 			return 0, nil
 		}

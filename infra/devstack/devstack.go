@@ -210,10 +210,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	endpoint := s.moto.Endpoint()
 	var handlers []http.Handler
-	for _, id := range apis {
+	for i, id := range apis {
 		gw, err := gateway.New(gateway.Config{
 			Template:  tpl,
 			API:       id,
+			Addr:      listeners[i].Addr().String(),
 			Functions: invokers,
 			Names:     names,
 			Region:    opts.Region,
