@@ -87,3 +87,14 @@ func TestFormatTimeSortsLikeTime(t *testing.T) {
 		t.Fatalf("FormatTime = %q", got)
 	}
 }
+
+func TestParseTimeReadsFormatTime(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 30, 15, 123e6, time.FixedZone("CET", 3600))
+	got, err := ParseTime(FormatTime(at))
+	if err != nil || !got.Equal(at) || got.Location() != time.UTC {
+		t.Fatalf("ParseTime(FormatTime(%v)) = %v, %v", at, got, err)
+	}
+	if _, err := ParseTime("2026-11-25 09:30"); err == nil {
+		t.Fatal("a time that is not RFC 3339 was accepted")
+	}
+}
