@@ -31,6 +31,13 @@ func TestValidateName(t *testing.T) {
 		"tab\tinside":            CodeParameterInvalid,
 		"nul\x00":                CodeParameterInvalid,
 		"bad \xff utf8":          CodeParameterInvalid,
+		"bidi \u202eoverride":    CodeParameterInvalid,
+		"zero\u200bwidth":        CodeParameterInvalid,
+		"\u200b":                 CodeParameterInvalid, // not space, so not trimmed to missing
+		"joiner\u200d":           CodeParameterInvalid,
+		"\ufeffbom":              CodeParameterInvalid,
+		"soft\u00adhyphen":       CodeParameterInvalid,
+		"isolate \u2066x\u2069":  CodeParameterInvalid,
 	}
 	for in, want := range bad {
 		_, err := ValidateName("name", in)
