@@ -59,21 +59,34 @@ func decodeChecked(data []byte, v any, path string) error {
 		// Of several unknown names the first in sorted order is named, whatever order they came in:
 		// decoded again (into a fresh value) with every object's members sorted.
 		sorted := jsontext.Value(bytes.Clone(data))
+		if sorted.Format(jsontext.ReorderRawObjects(true)) != nil {
+			sorted = data // not reached: data has passed checkJSON
+		}
 		var again *json.SemanticError
-		if sorted.Format(jsontext.ReorderRawObjects(true)) == nil {
-			fresh := reflect.New(reflect.TypeOf(v).Elem()).Interface()
-			if errors.As(json.Unmarshal(sorted, fresh, json.RejectUnknownMembers(true)), &again) && again.Err == json.ErrUnknownName {
-				se = again
-			}
+		if errors.As(json.Unmarshal(sorted, fresh(v), json.RejectUnknownMembers(true)), &again) && again.Err == json.ErrUnknownName {
+			se = again
+		}
+		hint := ""
+		if !unknownAt(json.Unmarshal(sorted, fresh(v), json.RejectUnknownMembers(true), json.MatchCaseInsensitiveNames(true)), se.JSONPointer) {
+			hint = "parameter names are case-sensitive"
 		}
 		// The last token is a member name even if it looks like an index.
-		return unknownParam(joinParam(paramName(path, se.JSONPointer.Parent()), se.JSONPointer.LastToken()), "names are case-sensitive")
+		return unknownParam(joinParam(paramName(path, se.JSONPointer.Parent()), se.JSONPointer.LastToken()), hint)
 	}
 	param := paramName(path, se.JSONPointer)
 	if param == "" || se.GoType == nil {
 		return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
 	}
 	return codex.Invalid(param, "%s must be %s", param, jsonKind(se.GoType))
+}
+
+// fresh returns a new zero value of what v points to, to decode into again on an error path.
+func fresh(v any) any { return reflect.New(reflect.TypeOf(v).Elem()).Interface() }
+
+// unknownAt reports whether err is an unknown member at ptr.
+func unknownAt(err error, ptr jsontext.Pointer) bool {
+	var se *json.SemanticError
+	return errors.As(err, &se) && se.Err == json.ErrUnknownName && se.JSONPointer == ptr
 }
 
 // paramName spells a JSON pointer under path the way the API names parameters: an index in
