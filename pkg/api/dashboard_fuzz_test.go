@@ -142,6 +142,7 @@ var nameSeeds = []string{
 	`{"name":"a","name":"b"}`, `{"Name":"a"}`, `{"NAME":"a","name":"b"}`, `{"name":"a","id":"prj_X"}`,
 	`{"name":"a"}x`, `{"name":"a"}{}`, `[{"name":"a"}]`, `"name"`, `null`, `{"name":"a"`,
 	"{\"name\":\"\xff\"}", "{\"name\":\"a\x00\"}", `{"name":"🛒 Café"}`,
+	`{"name":"a\u202eb"}`, "{\"name\":\"\u200b\"}", "{\"name\":\"x\u200d\ufeff\"}",
 }
 
 func FuzzCreateProjectBody(f *testing.F) {

@@ -52,6 +52,7 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 		``, `{}`, `{"quantity":3}`, `{"quantity":100,"client_reference_id":"c"}`, `{"quantity":0}`,
 		`{"unit_amount":1}`, `{"Quantity":2}`, `{"QUANTITY":2,"quantity":3}`, `{"quantity":1e2}`,
 		`{"quantity":9223372036854775808}`, `{"client_reference_id":"\u0000"}`, `{"quantity":null}`,
+		`{"client_reference_id":"a\u202eb"}`, "{\"client_reference_id\":\"\u200b\"}",
 		`{"line_items":[{"name":"x","unit_amount":1,"quantity":1}]}`, `[]`, `"x"`, `{"a":{"b":{"c":1}}}`,
 	} {
 		f.Add(s)
