@@ -2,8 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -103,53 +101,6 @@ func TestRoutesUseTheRightAuthorizer(t *testing.T) {
 		}
 		if r.Authorizer != want {
 			t.Errorf("%s %s uses authorizer %q, want %q", r.Method, r.Path, r.Authorizer, want)
-		}
-	}
-}
-
-// buildTarget matches the Makefile's `build-<LogicalId>: ; $(GOBUILD) ... ./functions/<dir>` lines.
-var buildTarget = regexp.MustCompile(`(?m)^build-([A-Za-z0-9]+):.*\./functions/([a-z0-9-]+)\s*$`)
-
-// TestEveryFunctionBuilds: SAM's makefile build method runs `make build-<LogicalId>`, so each
-// function needs that target, the target must build an existing functions/ folder, and every folder
-// must belong to a function (a folder nobody deploys is dead code).
-func TestEveryFunctionBuilds(t *testing.T) {
-	tpl := loadTemplate(t)
-	makefile, err := os.ReadFile("../../Makefile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	targets := map[string]string{}
-	for _, m := range buildTarget.FindAllStringSubmatch(string(makefile), -1) {
-		targets[m[1]] = m[2]
-	}
-	used := map[string]bool{}
-	for id, f := range tpl.Functions {
-		if f.Runtime != "provided.al2023" || !slices.Equal(f.Architectures, []string{"arm64"}) || f.Handler != "bootstrap" || f.BuildMethod != "makefile" {
-			t.Errorf("%s: want provided.al2023, arm64, handler bootstrap, BuildMethod makefile; got %s %v %s %s", id, f.Runtime, f.Architectures, f.Handler, f.BuildMethod)
-		}
-		dir, ok := targets[id]
-		if !ok {
-			t.Errorf("%s has no build-%s target in the Makefile", id, id)
-			continue
-		}
-		if _, err := os.Stat(filepath.Join("../../functions", dir, "main.go")); err != nil {
-			t.Errorf("build-%s builds functions/%s, which has no main.go", id, dir)
-		}
-		used[dir] = true
-	}
-	for id := range targets {
-		if tpl.Functions[id] == nil {
-			t.Errorf("the Makefile builds %s, which template.yaml does not define", id)
-		}
-	}
-	dirs, err := os.ReadDir("../../functions")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range dirs {
-		if d.IsDir() && !used[d.Name()] {
-			t.Errorf("functions/%s is built by no template function", d.Name())
 		}
 	}
 }
