@@ -1,6 +1,6 @@
 // Package api adapts the domain to API Gateway HTTP API (payload format 2.0) Lambda events: it decodes
 // requests, runs a route's logic and encodes the response or the error envelope. Each route is a small
-// type with a Serve method; functions/<name>/main.go wires one of them to lambda.Start via Handler.
+// type with a Serve method; pkg/registry wires each to its function and lambda.Start via Handler.
 package api
 
 import (

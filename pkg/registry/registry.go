@@ -5,8 +5,10 @@
 // and api/openapi/openapi.yaml.
 //
 // Each function is its own variable, named after its logical id without "Function", rather than a
-// row of a table looked up by name: a bootstrap then links only its own handler and dependencies
-// (WhoamiFunction links no AWS SDK), as a hand-written main.go would.
+// row of a table looked up by name: a bootstrap then links only its own handler, as a hand-written
+// main.go would (a lookup by name would link all sixteen into each). Importing pkg/dynamo still
+// links the AWS SDK's package initialisation into every bootstrap, WhoamiFunction's too, though
+// only the functions that use DynamoDB build a client.
 package registry
 
 import (
