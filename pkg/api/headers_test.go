@@ -8,6 +8,9 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"codex/pkg/codex"
+	"codex/pkg/codex/codextest"
 )
 
 // routeFunc makes a Route of a function, for answers no real route gives on demand.
@@ -23,11 +26,12 @@ func TestEveryResponseIsNosniff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyReq, projects := fuzzMember(t, fixture)
+	keyReq, member, projects := fuzzMember(t, fixture)
 	keyReq.RouteKey = "POST /projects/{project_id}/keys"
-	keyReq.PathParameters = map[string]string{"project_id": projects.member.Project.ID}
+	keyReq.PathParameters = map[string]string{"project_id": member.Project.ID}
 	keyReq.Body = `{"name":"server"}`
-	createKey := CreateKey{Projects: projects, Keys: &memKeys{}, Now: time.Now}
+	keys := &codextest.KeyStore{CreateKeyFn: func(context.Context, codex.APIKey, string, int) error { return nil }}
+	createKey := CreateKey{Projects: projects, Keys: keys, Now: time.Now}
 	badKeyReq := keyReq
 	badKeyReq.Body = `{"name":1}`
 
