@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"codex/pkg/api"
 	"codex/pkg/authorizer"
@@ -109,7 +108,7 @@ func (f Function) Start(ctx context.Context, log *slog.Logger) (Deps, error) {
 // ends. A dependency that cannot be built is logged and ends the process, so Lambda reports an
 // init error rather than answering requests half-configured.
 func Main(f Function) {
-	log := newLogger()
+	log := api.NewLogger()
 	d, err := f.Start(context.Background(), log)
 	if err != nil {
 		log.Error("start-up failed", "error", err.Error())
@@ -117,9 +116,6 @@ func Main(f Function) {
 	}
 	lambda.Start(f.Handler(d))
 }
-
-// newLogger is every function's logger.
-func newLogger() *slog.Logger { return lambdacontext.NewLogger() }
 
 // openDynamo is every function's store: DynamoDB, the tables named by the environment.
 func openDynamo(ctx context.Context) (Store, error) {
