@@ -9,15 +9,17 @@
 //     allows, functions answer 500 in the envelope, and nothing is half-written (faults_test.go);
 //   - the three routes `make bench` measures make exactly the DynamoDB calls its floor makes
 //     (calls_test.go);
+//   - each function's IAM policy in template.yaml grants every DynamoDB call it makes and nothing
+//     it does not use (iam_test.go);
 //   - no full API key, JWT or JWT signature appears in any log line the stack produced while all
 //     of the above ran (checked in TestMain after the tests, over every gateway access line and
 //     every function's output, debug included).
 //
 // One stack serves the whole package; the functions reach moto through a proxy this package
 // controls (infra/dynamoproxy, given as devstack.Options.FunctionDynamoDBEndpoint), so
-// faults_test.go can cut DynamoDB off from the functions alone and calls_test.go can list the
-// calls of one request. The tests change shared state (tables, the proxy), so none is
-// parallel.
+// faults_test.go can cut DynamoDB off from the functions alone and calls_test.go and iam_test.go
+// can list the calls requests made, and which function made each. The tests change shared state
+// (tables, the proxy), so none is parallel.
 package proof
 
 import (
@@ -107,6 +109,10 @@ func checkLogs(code int) int {
 				code = 1
 			}
 		}
+	}
+	for _, line := range requestIDKeys() {
+		fmt.Fprintf(os.Stderr, "FAIL: a function's log line names its request id other than request_id alone: %s\n", line)
+		code = 1
 	}
 	if leaks := secretsInLogs(); len(leaks) > 0 {
 		fmt.Fprintln(os.Stderr, "FAIL: credentials in the stack's logs:")
@@ -204,6 +210,28 @@ func functionsLogged() map[string]bool {
 		}
 	}
 	return seen
+}
+
+// requestIDKeys returns the functions' log lines that carry a request id under another key than
+// request_id (Lambda's requestId, say): one key finds every line of a request.
+func requestIDKeys() []string {
+	var bad []string
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		var rec struct {
+			Function string
+			Log      map[string]any
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.Function == "" || rec.Log == nil {
+			continue
+		}
+		for k := range rec.Log {
+			if k != "request_id" && strings.Contains(strings.ToLower(strings.ReplaceAll(k, "_", "")), "requestid") {
+				bad = append(bad, line)
+				break
+			}
+		}
+	}
+	return bad
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ func localNames(tpl *samtemplate.Template, region string, tables map[string]stri
 		n[id] = id
 		n[id+".Arn"] = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, accountID, id)
 	}
-	apiIDs = map[string]string{samtemplate.ImplicitHTTPAPI: strings.ToLower(samtemplate.ImplicitHTTPAPI)}
+	apiIDs = map[string]string{}
 	for id := range tpl.HTTPAPIs {
 		apiIDs[id] = strings.ToLower(id)
 	}
@@ -65,7 +65,8 @@ var reservedEnv = map[string]bool{
 }
 
 // functionEnv is a function's whole environment: what Lambda provides (region, the log format
-// from LoggingConfig, dummy credentials standing in for the execution role), the local DynamoDB and
+// from LoggingConfig, dummy credentials standing in for the execution role, with the function's
+// logical id as key id so that a request's signature names its caller), the local DynamoDB and
 // Cognito endpoints, and the template's variables (Globals merged) with references resolved to
 // local names. Nothing comes from the developer's environment.
 func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[string]string, region, dynamoDB, cognito string) ([]string, error) {
@@ -74,7 +75,7 @@ func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[
 		"TZ=:UTC",
 		"AWS_REGION=" + region,
 		"AWS_DEFAULT_REGION=" + region,
-		"AWS_ACCESS_KEY_ID=test",
+		"AWS_ACCESS_KEY_ID=" + fn.LogicalID,
 		"AWS_SECRET_ACCESS_KEY=test",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamoDB,
 		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + cognito,

@@ -38,10 +38,25 @@ func (f Fault) String() string {
 }
 
 // Call is one DynamoDB request the proxy saw while recording: its operation and the tables its
-// body names (TableName, or those of RequestItems or TransactItems), by their physical names.
+// body names (TableName, or those of RequestItems or TransactItems), by their physical names, with
+// what IAM authorises it by (e2e/proof checks each function's calls against its policy).
 type Call struct {
 	Operation string
 	Tables    []string
+	// Caller is the access key id the request is signed with (SigV4's Credential): devstack gives
+	// each function its logical id as key id, standing in for its execution role.
+	Caller string
+	// Index is the IndexName of a Query or Scan, "" for the table itself.
+	Index string
+	// Items are the actions of a TransactWriteItems or TransactGetItems in the body's order,
+	// which IAM authorises one by one.
+	Items []Item
+}
+
+// Item is one action of a transaction: Put, Update, Delete, ConditionCheck or Get, on a table
+// (physical name).
+type Item struct {
+	Action, Table string
 }
 
 // Describe renders calls as "GetItem KeysTable" or "TransactWriteItems AppTable+KeysTable", each
@@ -163,7 +178,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var call *Call
 	if p.recording.Load() {
-		call = &Call{Operation: op, Tables: tablesIn(body)}
+		call = parseCall(op, body)
+		call.Caller = signer(r.Header.Get("Authorization"))
 	}
 	p.mu.Lock()
 	f := Pass
@@ -207,34 +223,48 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// tablesIn lists the tables a DynamoDB request body names, each once, in the order of the body
-// (the keys of RequestItems sorted, as a JSON object has no order); nil when it names none or is
-// not JSON.
-func tablesIn(body []byte) []string {
+// parseCall reads what a recording keeps of a DynamoDB request body: the tables it names, each
+// once, in the order of the body (the keys of RequestItems sorted, as a JSON object has no order),
+// its IndexName and its transaction items. A body that is not JSON names nothing.
+func parseCall(op string, body []byte) *Call {
+	c := &Call{Operation: op}
 	var req struct {
 		TableName     string
+		IndexName     string
 		RequestItems  map[string]json.RawMessage
 		TransactItems []map[string]struct{ TableName string } // {"Put": {"TableName": ...}}, ...
 	}
 	if json.Unmarshal(body, &req) != nil {
-		return nil
+		return c
 	}
-	var tables []string
 	add := func(name string) {
-		if name != "" && !slices.Contains(tables, name) {
-			tables = append(tables, name)
+		if name != "" && !slices.Contains(c.Tables, name) {
+			c.Tables = append(c.Tables, name)
 		}
 	}
 	add(req.TableName)
+	c.Index = req.IndexName
 	for _, name := range slices.Sorted(maps.Keys(req.RequestItems)) {
 		add(name)
 	}
 	for _, item := range req.TransactItems {
-		for _, action := range item { // one action per item
-			add(action.TableName)
+		for action, target := range item { // one action per item
+			add(target.TableName)
+			c.Items = append(c.Items, Item{Action: action, Table: target.TableName})
 		}
 	}
-	return tables
+	return c
+}
+
+// signer returns the access key id of a SigV4 Authorization header
+// ("AWS4-HMAC-SHA256 Credential=KEYID/date/region/service/aws4_request, ..."), "" if it has none.
+func signer(authorization string) string {
+	_, cred, ok := strings.Cut(authorization, "Credential=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	return id
 }
 
 func (p *Proxy) roundTrip(r *http.Request, body []byte) (*http.Response, error) {

@@ -33,13 +33,18 @@ func start(t *testing.T, endpoint string) *Proxy {
 	return p
 }
 
-// call sends one DynamoDB-style request through the proxy.
-func call(p *Proxy, op, body string) (*http.Response, string, error) {
+// call sends one DynamoDB-style request through the proxy, signed with the access key id
+// in signed (one at most).
+func call(p *Proxy, op, body string, signed ...string) (*http.Response, string, error) {
 	req, err := http.NewRequest(http.MethodPost, p.URL()+"/", strings.NewReader(body))
 	if err != nil {
 		return nil, "", err
 	}
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+	for _, key := range signed {
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+key+"/20261201/us-east-1/dynamodb/aws4_request, "+
+			"SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123456789abcdef")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, "", err
@@ -134,5 +139,38 @@ func TestRecording(t *testing.T) {
 	send("PutItem", `{"TableName":"other"}`)
 	if got := Describe(p.StopRecording(), nil); !slices.Equal(got, []string{"PutItem other"}) {
 		t.Errorf("second recording %q", got)
+	}
+}
+
+// TestRecordingWhatIAMNeeds: a call keeps who signed it, the index a query reads and each action
+// of a transaction with its table, which is what IAM authorises.
+func TestRecordingWhatIAMNeeds(t *testing.T) {
+	up, _ := upstream(t)
+	p := start(t, up.URL)
+	send := func(op, body string, signed ...string) {
+		t.Helper()
+		if _, _, err := call(p, op, body, signed...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.StartRecording()
+	send("Query", `{"TableName":"app-1","IndexName":"GSI1"}`, "ListCheckoutsFunction")
+	send("TransactWriteItems", `{"TransactItems":[{"Put":{"TableName":"app-1"}},{"ConditionCheck":{"TableName":"keys-1"}},`+
+		`{"Delete":{"TableName":"app-1"}},{"Update":{"TableName":"keys-1"}}]}`, "DeleteKeyFunction")
+	send("GetItem", `{"TableName":"keys-1"}`)
+	calls := p.StopRecording()
+	if len(calls) != 3 {
+		t.Fatalf("recorded %d calls, want 3", len(calls))
+	}
+	if c := calls[0]; c.Caller != "ListCheckoutsFunction" || c.Index != "GSI1" || c.Items != nil {
+		t.Errorf("query: %+v", c)
+	}
+	wantItems := []Item{{"Put", "app-1"}, {"ConditionCheck", "keys-1"}, {"Delete", "app-1"}, {"Update", "keys-1"}}
+	if c := calls[1]; c.Caller != "DeleteKeyFunction" || c.Index != "" || !slices.Equal(c.Items, wantItems) ||
+		!slices.Equal(c.Tables, []string{"app-1", "keys-1"}) {
+		t.Errorf("transaction: %+v, want items %v", c, wantItems)
+	}
+	if c := calls[2]; c.Caller != "" {
+		t.Errorf("an unsigned call has caller %q", c.Caller)
 	}
 }

@@ -20,9 +20,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"codex/pkg/awsenv"
+	"codex/pkg/codex"
 )
 
 // API is the subset of the DynamoDB client the store uses; *dynamodb.Client satisfies it.
@@ -51,11 +54,13 @@ func TablesFromEnv() (Tables, error) {
 	return t, nil
 }
 
-// NewClient builds a DynamoDB client from the standard AWS configuration chain. AWS_ENDPOINT_URL or
-// AWS_ENDPOINT_URL_DYNAMODB point it at moto, DynamoDB Local or LocalStack; unset, it is real AWS.
-// Build it once per process: the client pools connections and caches credentials.
-func NewClient(ctx context.Context, opts ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+// NewClient builds a DynamoDB client from the function's environment (package awsenv: Lambda's
+// credentials and region, as config.LoadDefaultConfig reads them, without linking its credential
+// chain into every bootstrap). AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB point it at moto,
+// DynamoDB Local or LocalStack; unset, it is real AWS. Build it once per process: the client pools
+// connections and caches credentials.
+func NewClient(_ context.Context, opts ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+	cfg, err := awsenv.Config()
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
@@ -99,6 +104,28 @@ func Open(ctx context.Context) (*Store, error) {
 		return nil, err
 	}
 	return New(db, tables), nil
+}
+
+// getItem runs one GetItem and decodes the item; no item is codex.NotFound(noun).
+func getItem[T any](ctx context.Context, db API, in *dynamodb.GetItemInput, noun string, decode func(map[string]types.AttributeValue) (T, error)) (T, error) {
+	var zero T
+	out, err := db.GetItem(ctx, in)
+	if err != nil {
+		return zero, fmt.Errorf("get %s: %w", noun, err)
+	}
+	if out.Item == nil {
+		return zero, codex.NotFound(noun)
+	}
+	return decode(out.Item)
+}
+
+// decodeItem decodes an item into its attribute struct as it is.
+func decodeItem[T any](item map[string]types.AttributeValue) (T, error) {
+	var it T
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return it, fmt.Errorf("decode %T: %w", it, err)
+	}
+	return it, nil
 }
 
 // queryAll runs a query to its last page and decodes every item, so list methods hold only what is
