@@ -295,20 +295,10 @@ func (g *Gateway) addAuthorizer(tpl *samtemplate.Template, a *samtemplate.Author
 	return nil
 }
 
-// gatewayMessages are API Gateway's bodies for the errors it produces itself.
-var gatewayMessages = map[int]string{
-	http.StatusBadRequest:            "Bad Request",
-	http.StatusUnauthorized:          "Unauthorized",
-	http.StatusForbidden:             "Forbidden",
-	http.StatusNotFound:              "Not Found",
-	http.StatusRequestEntityTooLarge: "Request Entity Too Large",
-	http.StatusTooManyRequests:       "Too Many Requests",
-	http.StatusInternalServerError:   "Internal Server Error",
-	http.StatusServiceUnavailable:    "Service Unavailable",
-}
-
+// writeGatewayError answers as API Gateway does for the errors it produces itself, whose messages
+// are the status texts.
 func writeGatewayError(w http.ResponseWriter, status int, extra http.Header) {
-	writeMessage(w, status, gatewayMessages[status], extra)
+	writeMessage(w, status, http.StatusText(status), extra)
 }
 
 func writeMessage(w http.ResponseWriter, status int, msg string, extra http.Header) {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"codex/infra/internal/proc"
 )
@@ -320,7 +321,7 @@ func (e *emulator) invoke(ctx context.Context, payload []byte) (inv Invocation, 
 	if err != nil {
 		return Invocation{}, false, err
 	}
-	req.Header.Set("X-Amzn-RequestId", newUUID())
+	req.Header.Set("X-Amzn-RequestId", uuid.NewString())
 	resp, err := rieClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -396,12 +397,4 @@ func (e *emulator) stop() {
 			proc.KillGroupIfLeader(r)
 		}
 	})
-}
-
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
