@@ -14,15 +14,14 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"codex/infra/devstack"
 	"codex/infra/dynamoproxy"
+	"codex/infra/internal/proc"
 	"codex/infra/samtemplate"
 )
 
@@ -47,17 +46,8 @@ func main() {
 		os.Exit(2)
 	}
 
-	// The first Ctrl-C cancels the run, which stops everything it started; a second exits at once
-	// (the emulators and moto die with this process).
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := proc.InterruptContext()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		os.Exit(130)
-	}()
 
 	res, err := run(ctx, cfg)
 	if err != nil {
