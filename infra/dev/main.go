@@ -12,12 +12,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"codex/infra/devstack"
+	"codex/infra/internal/proc"
 )
 
 func main() {
@@ -57,20 +56,8 @@ func serve(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	// The first Ctrl-C (or SIGTERM) stops the stack in order; a second one exits at once. The
-	// emulators and moto, in process groups of their own, do not see the Ctrl-C; they go because
-	// their parent died: on Linux the kernel kills them (parent-death signal), elsewhere a
-	// watchdog in each emulator's group kills it and moto exits on seeing its parent gone.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := proc.InterruptContext()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		fmt.Fprintln(os.Stderr, "dev: second interrupt, exiting now")
-		os.Exit(130)
-	}()
 
 	stateDir, err := filepath.Abs(*state)
 	if err != nil {

@@ -280,7 +280,7 @@ func (s *Stack) createResources(ctx context.Context, tpl *samtemplate.Template, 
 var cognitoIssuer = regexp.MustCompile(`^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/([^/]+)$`)
 
 // localJWKS serves a local user pool's keys from moto, which publishes them at
-// <endpoint>/<pool id>/.well-known/jwks.json; other issuers use OpenID Connect discovery.
+// <endpoint>/<pool id>/.well-known/jwks.json; other issuers get none, which the gateway refuses.
 func localJWKS(issuer, endpoint string) string {
 	if m := cognitoIssuer.FindStringSubmatch(issuer); m != nil {
 		return endpoint + "/" + m[1] + "/.well-known/jwks.json"

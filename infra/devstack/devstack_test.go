@@ -121,7 +121,7 @@ func TestLocalJWKS(t *testing.T) {
 		t.Errorf("cognito issuer: %s", got)
 	}
 	if got := localJWKS("https://issuer.example", "http://127.0.0.1:5000"); got != "" {
-		t.Errorf("other issuer: %q, want discovery", got)
+		t.Errorf("other issuer: %q, want none", got)
 	}
 }
 
