@@ -34,7 +34,7 @@ build-PublicGetCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./fu
 # The function list is read from the targets above, so there is no second list to keep in step.
 FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MAKEFILE_LIST)))
 
-.PHONY: help build test lint unit fuzz cfn-lint tidy-check clean
+.PHONY: help build test lint unit fuzz cfn-lint cfn-lint-version tidy-check clean
 
 # make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock, stack.json
 # and the bootstraps it builds (for this machine's OS and architecture, not Lambda's linux/arm64);
@@ -83,9 +83,17 @@ lint: cfn-lint tidy-check ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy
 	GOOS=darwin $(GO) vet ./... # make dev runs on macOS laptops too: keep it compiling there
 	$(GO) tool staticcheck ./...
 
-cfn-lint:
-	@command -v cfn-lint >/dev/null || { echo 'cfn-lint is required: pip install cfn-lint'; exit 1; }
+# The cfn-lint release the template is checked with: another one may report other findings, so it
+# is refused with the command that installs this one (.ci/run reads the version from here).
+CFN_LINT_VERSION := 1.51.0
+cfn-lint: cfn-lint-version
 	cfn-lint --non-zero-exit-code error template.yaml
+
+cfn-lint-version:
+	@command -v cfn-lint >/dev/null || { echo 'cfn-lint is required: pip install "cfn-lint==$(CFN_LINT_VERSION)"'; exit 1; }
+	@v=$$(cfn-lint --version) && [ "$$v" = "cfn-lint $(CFN_LINT_VERSION)" ] || \
+	  { echo "cfn-lint $(CFN_LINT_VERSION) is required, found $${v#cfn-lint }: pip install \"cfn-lint==$(CFN_LINT_VERSION)\""; exit 1; }; \
+	  echo "$$v"
 
 tidy-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go mod tidy would change go.mod/go.sum: run it and commit"; exit 1; }

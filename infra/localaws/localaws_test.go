@@ -441,7 +441,7 @@ func TestMotoMissing(t *testing.T) {
 				_ = srv.Stop()
 				t.Fatal("StartMoto succeeded")
 			}
-			if !errors.Is(err, ErrMotoNotInstalled) || !strings.Contains(err.Error(), `moto is required: pip install "moto[server]"`) {
+			if !errors.Is(err, ErrMotoNotInstalled) || !strings.Contains(err.Error(), `moto is required: pip install "moto[server]==`+MotoVersion+`"`) {
 				t.Errorf("err = %v", err)
 			}
 			t.Log(err)
