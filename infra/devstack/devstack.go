@@ -40,8 +40,13 @@ type Options struct {
 	Root string
 	// Addr is the listen address of the first API; default 127.0.0.1:3000. Each HttpApi of the
 	// template is served on its own port (they have distinct URLs in AWS too), in order of logical
-	// id from Addr's port upwards; with port 0 each gets a free port (tests).
+	// id from Addr's port upwards; with port 0 each gets a free port (tests). A host off loopback is
+	// refused unless AllowNonLoopback is set.
 	Addr string
+	// AllowNonLoopback lets Addr name a host other than loopback (dev serve -allow-non-loopback),
+	// with a warning: the stack would then serve every route, with dummy credentials behind it and
+	// no TLS, to whoever reaches the machine.
+	AllowNonLoopback bool
 	// StateDir holds the lock, stack.json and the built bootstraps; default <Root>/.dev.
 	StateDir string
 	// CacheDir holds the emulator binary, built once per version; default <Root>/.dev/bin, shared
@@ -100,6 +105,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	log := opts.Log
+	if err := checkAddr(opts.Addr, opts.AllowNonLoopback, log); err != nil {
+		return nil, err
+	}
 	s = &Stack{log: log, stateDir: opts.StateDir, pools: map[string]*gateway.RIEPool{}}
 	defer func() {
 		if err != nil {
@@ -317,6 +325,28 @@ func listen(addr string, apis []string) ([]net.Listener, error) {
 		lns = append(lns, ln)
 	}
 	return lns, nil
+}
+
+// AllowNonLoopbackFlag is the `dev serve` flag that sets Options.AllowNonLoopback.
+const AllowNonLoopbackFlag = "-allow-non-loopback"
+
+// checkAddr refuses a listen address off loopback unless allowed, and warns when it is allowed. A
+// host name other than localhost counts as off loopback: what it resolves to can change.
+func checkAddr(addr string, allow bool, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if !allow {
+		return fmt.Errorf("refusing to serve on %s, which is off loopback: the local stack would serve every route, with "+
+			"dummy credentials and no TLS, to other machines. Keep DEV_ADDR on 127.0.0.1, or pass %s "+
+			"(make dev DEV_ADDR=%s DEV_FLAGS=%s) if that is what you want", addr, AllowNonLoopbackFlag, addr, AllowNonLoopbackFlag)
+	}
+	log.Warn("serving off loopback: every route is reachable from other machines, without TLS", "addr", addr, "flag", AllowNonLoopbackFlag)
+	return nil
 }
 
 // servedFunctions lists the functions the API needs (route targets and Lambda authorizers), each
