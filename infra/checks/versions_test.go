@@ -80,3 +80,17 @@ func TestToolVersionsPinned(t *testing.T) {
 		}
 	})
 }
+
+// TestDevBinaryLinksNoTesting: `make dev`'s binary is built from non-test code only; package
+// testing (and what only tests need) stays in the test-support packages such as localawstest.
+func TestDevBinaryLinksNoTesting(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../dev").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./infra/dev: %v", err)
+	}
+	for dep := range strings.Lines(string(out)) {
+		if dep = strings.TrimSpace(dep); dep == "testing" || strings.HasPrefix(dep, "codex/") && strings.HasSuffix(dep, "test") {
+			t.Errorf("infra/dev links %s", dep)
+		}
+	}
+}
