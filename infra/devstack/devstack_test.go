@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -123,19 +124,18 @@ func TestLocalJWKS(t *testing.T) {
 }
 
 // assertNoChildren fails if this test process still has live children (moto, emulators, make).
+// ps, not /proc, so that it checks on macOS too.
 func assertNoChildren(t *testing.T) {
 	t.Helper()
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	out, err := exec.Command("ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "stat=", "-o", "command=").Output()
+	if err != nil {
+		t.Fatalf("ps: %v", err)
+	}
 	me := strconv.Itoa(os.Getpid())
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) >= 2 && fields[1] == me && fields[0] != "Z" {
-			cmdline, _ := os.ReadFile(filepath.Join(filepath.Dir(f), "cmdline"))
-			t.Errorf("child %s still running: %s", filepath.Base(filepath.Dir(f)), strings.ReplaceAll(string(cmdline), "\x00", " "))
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[1] == me && !strings.HasPrefix(f[2], "Z") && !strings.HasPrefix(f[3], "ps") {
+			t.Errorf("child %s still running: %s", f[0], strings.Join(f[3:], " "))
 		}
 	}
 }
