@@ -49,8 +49,9 @@ type Options struct {
 	AllowNonLoopback bool
 	// StateDir holds the lock, stack.json and the built bootstraps; default <Root>/.dev.
 	StateDir string
-	// CacheDir holds the emulator binary, built once per version; default <Root>/.dev/bin, shared
-	// by every stack of the checkout.
+	// CacheDir holds the emulator binary, built once per version, and the functions' bootstraps,
+	// built once per state of the source (buildShared); default <Root>/.dev/bin, shared by every
+	// stack of the checkout.
 	CacheDir string
 	// Region is the local region; default us-east-1.
 	Region string
@@ -75,6 +76,8 @@ type Stack struct {
 	served   chan error
 	moto     *localaws.Server
 	pools    map[string]*gateway.RIEPool
+	// buildLock keeps the shared build of the bootstraps while the stack runs (buildShared).
+	buildLock *os.File
 
 	closeOnce sync.Once
 	closeErr  error
@@ -164,6 +167,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		motoErr, buildErr    error
 		rieErr               error
 		bootstraps           map[string]string
+		reused               bool
 		rieBin               string
 		started              = time.Now()
 		buildCtx, cancelRest = context.WithCancel(ctx)
@@ -177,7 +181,8 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	})
 	wg.Go(func() { rieBin, rieErr = gateway.BuildRIE(buildCtx, opts.Root, opts.CacheDir) })
 	wg.Go(func() {
-		bootstraps, buildErr = buildFunctions(buildCtx, opts.Root, filepath.Join(opts.StateDir, "functions"), fns, usedBy)
+		bootstraps, s.buildLock, reused, buildErr = buildShared(buildCtx, opts.Root, filepath.Join(opts.CacheDir, "functions"),
+			filepath.Join(opts.StateDir, "functions"), fns, usedBy)
 	})
 	wg.Wait()
 	if motoErr != nil {
@@ -189,7 +194,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if ctx.Err() != nil {
 		return s, ctx.Err()
 	}
-	log.Info("built", "functions", len(bootstraps), "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
+	log.Info("built", "functions", len(bootstraps), "reused", reused, "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
 
 	if err := s.createResources(ctx, tpl, opts.Region); err != nil {
 		return s, err
@@ -415,6 +420,9 @@ func (s *Stack) Close() error {
 			if err := s.moto.Stop(); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if s.buildLock != nil {
+			s.buildLock.Close() // the bootstraps may go once no stack uses them
 		}
 		if s.lockFile != nil {
 			os.Remove(filepath.Join(s.stateDir, stateFile))
