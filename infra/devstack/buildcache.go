@@ -31,6 +31,7 @@ import (
 // needs the list of source files) it builds into ownDir, as for a source whose key cannot be told.
 func buildShared(ctx context.Context, root, cacheDir, ownDir string, fns []string, usedBy map[string][]string) (
 	bootstraps map[string]string, lock *os.File, reused bool, err error) {
+	built := false
 	key, err := sourceKey(ctx, root)
 	if err != nil {
 		return nil, nil, false, err
@@ -44,11 +45,19 @@ func buildShared(ctx context.Context, root, cacheDir, ownDir string, fns []strin
 	}
 	entry := filepath.Join(cacheDir, key)
 	for {
+		// Shared first: a stack running on this entry holds it shared, and must not keep a second
+		// one on the same source waiting.
+		if lock, err = flockPath(ctx, entry+".lock", syscall.LOCK_SH); err != nil {
+			return nil, nil, false, err
+		}
+		if exists(entry) {
+			break
+		}
+		lock.Close()
 		if lock, err = flockPath(ctx, entry+".lock", syscall.LOCK_EX); err != nil {
 			return nil, nil, false, err
 		}
-		reused = exists(entry)
-		if !reused {
+		if !exists(entry) { // else another stack built it while this one waited
 			changed, err := buildEntry(ctx, root, cacheDir, key, ownDir, fns, usedBy)
 			if err != nil || changed {
 				lock.Close()
@@ -57,16 +66,10 @@ func buildShared(ctx context.Context, root, cacheDir, ownDir string, fns []strin
 				}
 				return nil, nil, false, err
 			}
+			built = true
 		}
-		// Shared from here on: other stacks may use the entry, no one may remove it. flock does not
-		// convert atomically, so the entry is looked for again once the shared lock is held.
-		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_SH); err != nil {
-			lock.Close()
-			return nil, nil, false, err
-		}
-		if exists(entry) {
-			break
-		}
+		// Not converted to shared in place (flock does not do it atomically): the loop takes the
+		// shared lock afresh and looks for the entry again.
 		lock.Close()
 	}
 	bootstraps = map[string]string{}
@@ -81,7 +84,7 @@ func buildShared(ctx context.Context, root, cacheDir, ownDir string, fns []strin
 		lock.Close()
 		return nil, nil, false, fmt.Errorf("build cache %s lacks %s: remove the directory and start again", entry, strings.Join(missing, ", "))
 	}
-	return bootstraps, lock, reused, nil
+	return bootstraps, lock, !built, nil
 }
 
 // buildEntry builds every function into a temporary directory and renames it to the entry, with

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // cacheFixture is a git checkout with one function whose Makefile target records each build in a
@@ -57,7 +58,10 @@ func (f *cacheFixture) builds(t *testing.T) int {
 func (f *cacheFixture) build(t *testing.T) (bootstrap, says string, reused bool, lock *os.File) {
 	t.Helper()
 	fns := []string{"HelloFunction"}
-	b, lock, reused, err := buildShared(context.Background(), f.root, f.cache, f.own, fns, map[string][]string{"HelloFunction": {"route GET /hello"}})
+	// Bounded: a stack that waits for another one to stop fails rather than hangs.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, lock, reused, err := buildShared(ctx, f.root, f.cache, f.own, fns, map[string][]string{"HelloFunction": {"route GET /hello"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,12 +90,18 @@ func (f *cacheFixture) entries(t *testing.T) []string {
 func TestBuildSharedNeverStale(t *testing.T) {
 	f := newCacheFixture(t)
 
-	first, says, reused, lock := f.build(t)
-	lock.Close()
+	first, says, reused, running := f.build(t)
 	if says != "v1" || reused || f.builds(t) != 1 {
 		t.Fatalf("first build: %s, reused %v, %d builds", says, reused, f.builds(t))
 	}
+	// While the first stack runs, and after it stopped.
 	again, says, reused, lock := f.build(t)
+	lock.Close()
+	if again != first || says != "v1" || !reused || f.builds(t) != 1 {
+		t.Errorf("same source, a stack running on it: %s (%s), reused %v, %d builds; want the first build's %s", again, says, reused, f.builds(t), first)
+	}
+	running.Close()
+	again, says, reused, lock = f.build(t)
 	lock.Close()
 	if again != first || says != "v1" || !reused || f.builds(t) != 1 {
 		t.Errorf("same source: %s (%s), reused %v, %d builds; want the first build's %s", again, says, reused, f.builds(t), first)
