@@ -36,9 +36,11 @@ FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MA
 
 .PHONY: help build test lint unit fuzz cfn-lint cfn-lint-version tidy-check clean
 
-# make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock, stack.json
-# and the bootstraps it builds (for this machine's OS and architecture, not Lambda's linux/arm64);
-# make dev-token finds the running stack there. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
+# make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock and
+# stack.json; make dev-token finds the running stack there. The bootstraps it runs (for this
+# machine's OS and architecture, not Lambda's linux/arm64) are built once per state of the source
+# under .dev/bin/functions and shared with the end-to-end tests. DEV_ADDR off loopback needs
+# DEV_FLAGS=-allow-non-loopback. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
 # order of logical id. USER names the local user only when given on the command line, so that the
 # login name in the environment's USER is not picked up.
 .PHONY: dev dev-token
