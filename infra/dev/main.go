@@ -3,6 +3,8 @@
 //
 //	dev serve [-addr 127.0.0.1:3000] [-state .dev] [-v]   the whole API until Ctrl-C
 //	dev token [-user alice] [-state .dev]                 an ID token of a local user, on stdout
+//
+// serve refuses an -addr off loopback unless -allow-non-loopback is given, and then warns.
 package main
 
 import (
@@ -39,13 +41,14 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: dev serve [-addr host:port] [-state dir] [-v] | dev token [-user name] [-state dir]")
+	fmt.Fprintln(os.Stderr, "usage: dev serve [-addr host:port] [-allow-non-loopback] [-state dir] [-v] | dev token [-user name] [-state dir]")
 	os.Exit(2)
 }
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	addr := fs.String("addr", "127.0.0.1:3000", "listen address (keep it on loopback)")
+	addr := fs.String("addr", "127.0.0.1:3000", "listen address (on loopback unless "+devstack.AllowNonLoopbackFlag+")")
+	anyAddr := fs.Bool(devstack.AllowNonLoopbackFlag[1:], false, "allow an -addr off loopback, reachable from other machines")
 	state := fs.String("state", ".dev", "state directory: lock, stack.json, built functions")
 	verbose := fs.Bool("v", false, "debug logs (the emulator's START/END/REPORT lines)")
 	_ = fs.Parse(args)
@@ -63,7 +66,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := devstack.Start(ctx, devstack.Options{Addr: *addr, StateDir: stateDir, Log: log})
+	s, err := devstack.Start(ctx, devstack.Options{Addr: *addr, AllowNonLoopback: *anyAddr, StateDir: stateDir, Log: log})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return errors.New("interrupted while starting; everything started was stopped")
