@@ -23,11 +23,13 @@ build-%: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(call function_
 FUNCTIONS := $(shell awk '/^  [A-Za-z0-9]+:$$/ { id = substr($$1, 1, length($$1) - 1) } \
   /^    Type: AWS::Serverless::Function$$/ { print id }' $(dir $(firstword $(MAKEFILE_LIST)))template.yaml)
 
-.PHONY: help build functions test lint unit fuzz cfn-lint tidy-check clean
+.PHONY: help build functions test lint unit fuzz cfn-lint cfn-lint-version tidy-check clean
 
-# make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock, stack.json
-# and the bootstraps it builds (for this machine's OS and architecture, not Lambda's linux/arm64);
-# make dev-token finds the running stack there. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
+# make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock and
+# stack.json; make dev-token finds the running stack there. The bootstraps it runs (for this
+# machine's OS and architecture, not Lambda's linux/arm64) are built once per state of the source
+# under .dev/bin/functions and shared with the end-to-end tests. DEV_ADDR off loopback needs
+# DEV_FLAGS=-allow-non-loopback. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
 # order of logical id. USER names the local user only when given on the command line, so that the
 # login name in the environment's USER is not picked up.
 .PHONY: dev dev-token
@@ -75,9 +77,17 @@ lint: cfn-lint tidy-check ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy
 	GOOS=darwin $(GO) vet ./... # make dev runs on macOS laptops too: keep it compiling there
 	$(GO) tool staticcheck ./...
 
-cfn-lint:
-	@command -v cfn-lint >/dev/null || { echo 'cfn-lint is required: pip install cfn-lint'; exit 1; }
+# The cfn-lint release the template is checked with: another one may report other findings, so it
+# is refused with the command that installs this one (.ci/run reads the version from here).
+CFN_LINT_VERSION := 1.51.0
+cfn-lint: cfn-lint-version
 	cfn-lint --non-zero-exit-code error template.yaml
+
+cfn-lint-version:
+	@command -v cfn-lint >/dev/null || { echo 'cfn-lint is required: pip install "cfn-lint==$(CFN_LINT_VERSION)"'; exit 1; }
+	@v=$$(cfn-lint --version) && [ "$$v" = "cfn-lint $(CFN_LINT_VERSION)" ] || \
+	  { echo "cfn-lint $(CFN_LINT_VERSION) is required, found $${v#cfn-lint }: pip install \"cfn-lint==$(CFN_LINT_VERSION)\""; exit 1; }; \
+	  echo "$$v"
 
 tidy-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go mod tidy would change go.mod/go.sum: run it and commit"; exit 1; }

@@ -11,10 +11,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,6 +64,13 @@ func TestQuickstart(t *testing.T) {
 		}
 	}()
 	t.Logf("stack started in %s: %v", time.Since(start).Round(100*time.Millisecond), stack.APIs)
+
+	// stack.json names the local user pool and client that mint tokens: for its owner only.
+	if fi, err := os.Stat(filepath.Join(state, "stack.json")); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("stack.json mode %v, want 0600", fi.Mode().Perm())
+	}
 
 	// A second stack on the same state directory refuses to start, and says why.
 	if _, err := devstack.Start(ctx, devstack.Options{Root: root, Addr: "127.0.0.1:0", StateDir: state}); err == nil ||
@@ -110,8 +121,8 @@ func TestQuickstart(t *testing.T) {
 		}
 	}
 
-	// Close stops everything the stack started.
-	before := descendants(os.Getpid())
+	// Close stops everything the stack started, and frees every port it served.
+	before := descendants(t, os.Getpid())
 	if len(before) == 0 {
 		t.Fatal("no child processes found before Close")
 	}
@@ -121,9 +132,15 @@ func TestQuickstart(t *testing.T) {
 	}
 	closed = true
 	t.Logf("stack stopped in %s (%d processes)", time.Since(stopping).Round(10*time.Millisecond), len(before))
+	_, after := processes(t)
 	for _, p := range before {
-		if alive(p.pid) {
+		if _, alive := after[p.pid]; alive {
 			t.Errorf("process %d (%s) survived Close", p.pid, p.cmd)
+		}
+	}
+	for _, u := range append(slices.Collect(maps.Values(stack.APIs)), stack.Endpoint) {
+		if !refused(u) {
+			t.Errorf("%s still accepts connections after Close", u)
 		}
 	}
 	if _, err := devstack.ReadState(state); !errors.Is(err, devstack.ErrNotRunning) {
@@ -188,45 +205,60 @@ type proc struct {
 	cmd string
 }
 
-// descendants lists every live process below pid, from /proc.
-func descendants(pid int) []proc {
-	children := map[int][]proc{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
+// processes lists every live process (pid → parent, command) with ps, whose -o fields are the same
+// on Linux and macOS: /proc exists only on Linux.
+func processes(t *testing.T) (parent map[int]int, cmd map[int]string) {
+	t.Helper()
+	out, err := exec.Command("ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "stat=", "-o", "comm=").Output()
+	if err != nil {
+		t.Fatalf("ps (which lists the stack's processes): %v", err)
+	}
+	parent, cmd = map[int]int{}, map[int]string{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) < 4 || strings.HasPrefix(f[2], "Z") {
+			continue // a zombie has exited; only its parent's wait is missing
+		}
+		pid, err1 := strconv.Atoi(f[0])
+		ppid, err2 := strconv.Atoi(f[1])
+		if err1 != nil || err2 != nil {
 			continue
 		}
-		open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		fields := bytes.Fields(b[close+1:])
-		if len(fields) < 2 || string(fields[0]) == "Z" {
-			continue
-		}
-		p, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
-		ppid, _ := strconv.Atoi(string(fields[1]))
-		children[ppid] = append(children[ppid], proc{p, string(b[open+1 : close])})
+		parent[pid], cmd[pid] = ppid, strings.Join(f[3:], " ")
+	}
+	return parent, cmd
+}
+
+// descendants lists every live process below pid.
+func descendants(t *testing.T, pid int) []proc {
+	t.Helper()
+	parent, cmd := processes(t)
+	children := map[int][]int{}
+	for p, pp := range parent {
+		children[pp] = append(children[pp], p)
 	}
 	var out []proc
 	var walk func(int)
 	walk = func(p int) {
 		for _, c := range children[p] {
-			out = append(out, c)
-			walk(c.pid)
+			out = append(out, proc{c, cmd[c]})
+			walk(c)
 		}
 	}
 	walk(pid)
 	return out
 }
 
-// alive reports a process that exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+// refused reports whether nothing accepts connections at a URL's host and port any more.
+func refused(rawURL string) bool {
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return false
 	}
-	fields := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
-	return len(fields) > 0 && string(fields[0]) != "Z"
+	c, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		return true
+	}
+	c.Close()
+	return false
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"codex/infra/samtemplate"
 )
@@ -52,34 +54,23 @@ func buildDeployed(ctx context.Context, root, dir string, tpl *samtemplate.Templ
 		targets[id] = "build-" + id
 	}
 	sizes := map[string]binarySize{}
-	var (
-		mu       sync.Mutex
-		problems []error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, 2) // each go build is parallel already
-	)
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(2) // each go build is parallel already
 	for id, target := range targets {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			artifacts := filepath.Join(dir, strings.ReplaceAll(id, " ", "-"))
-			size, err := func() (binarySize, error) {
-				if err := makeTarget(ctx, root, target, artifacts, "linux", goarch); err != nil {
-					return binarySize{}, err
-				}
-				return measureBinary(filepath.Join(artifacts, "bootstrap"))
-			}()
+			if err := makeTarget(ctx, root, target, artifacts, "linux", goarch); err != nil {
+				return err
+			}
+			size, err := measureBinary(filepath.Join(artifacts, "bootstrap"))
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				problems = append(problems, err)
-				return
-			}
 			sizes[id] = size
+			return err
 		})
 	}
-	wg.Wait()
-	if err := errors.Join(problems...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, "", err
 	}
 	return sizes, goarch, nil
@@ -109,7 +100,9 @@ func makeTarget(ctx context.Context, root, target, artifacts, goos, goarch strin
 	}
 	cmd := exec.CommandContext(ctx, "make", "-C", root, "--no-print-directory", target,
 		"ARTIFACTS_DIR="+artifacts, "BUILD_GOOS="+goos, "BUILD_GOARCH="+goarch)
-	cmd.Env = makeEnv()
+	// Without the variables of the make running `make bench`: its jobserver file descriptors do not
+	// survive exec and would only make the child make warn.
+	cmd.Env = append(os.Environ(), "MAKEFLAGS=", "MFLAGS=", "MAKELEVEL=", "MAKEOVERRIDES=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -120,20 +113,6 @@ func makeTarget(ctx context.Context, root, target, artifacts, goos, goarch strin
 		return fmt.Errorf("make %s produced no bootstrap in %s", target, artifacts)
 	}
 	return nil
-}
-
-// makeEnv is this process's environment without the variables of the make that runs `make bench`:
-// its jobserver file descriptors do not survive exec and would only make the child make warn.
-func makeEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 // measureBinary returns a bootstrap's size and the size of a zip holding it as SAM packages a
@@ -148,8 +127,8 @@ func measureBinary(path string) (binarySize, error) {
 	if err != nil {
 		return binarySize{}, err
 	}
-	var n countingWriter
-	zw := zip.NewWriter(&n)
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
 	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
 	h.SetMode(0o755)
 	w, err := zw.CreateHeader(h)
@@ -162,12 +141,5 @@ func measureBinary(path string) (binarySize, error) {
 	if err := zw.Close(); err != nil {
 		return binarySize{}, err
 	}
-	return binarySize{bytes: st.Size(), zipped: int64(n)}, nil
-}
-
-type countingWriter int64
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	*c += countingWriter(len(p))
-	return len(p), nil
+	return binarySize{bytes: st.Size(), zipped: int64(zipped.Len())}, nil
 }

@@ -1,19 +1,9 @@
-// Command bench is `make bench`: it measures the deployed functions and the local stack and prints
-// one table, every figure from this one run (see the README's "Benchmarks"):
-//
-//   - each function's bootstrap as deployed (the template's architecture, built by its Makefile
-//     target) and zipped as SAM uploads it, next to a hello-world aws-lambda-go bootstrap
-//     (infra/bench/hello) built by the same command;
-//   - each function's local cold start under the Lambda Runtime Interface Emulator (this machine's
-//     architecture), next to the hello world's;
-//   - the authorizer's in-handler cost (BenchmarkHandle of pkg/authorizer);
-//   - warm end-to-end latency through the local gateway of three routes, next to their floor: the
-//     same DynamoDB calls made from this process against the same moto (checked: the run fails
-//     when a route's functions make other calls than its floor);
-//   - the DynamoDB capacity each of those requests consumes.
-//
-// It starts everything it uses (a devstack with its own state directory and free ports) and stops
-// it before it prints, also on Ctrl-C.
+// Command bench is `make bench`: it builds the deployed functions and a hello world, starts its
+// own local stack (a devstack on free ports with its own state directory) and prints one table of
+// sizes, cold starts, the authorizer's in-handler cost, warm latency against a floor of the same
+// DynamoDB calls (checked equal in each run) and DynamoDB capacity per request, every figure from
+// this run. It stops everything it started before it prints, also on Ctrl-C. docs/benchmarks.md
+// describes the rows.
 package main
 
 import (
@@ -24,15 +14,14 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"codex/infra/devstack"
 	"codex/infra/dynamoproxy"
+	"codex/infra/internal/proc"
 	"codex/infra/samtemplate"
 )
 
@@ -57,17 +46,8 @@ func main() {
 		os.Exit(2)
 	}
 
-	// The first Ctrl-C cancels the run, which stops everything it started; a second exits at once
-	// (the emulators and moto die with this process).
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := proc.InterruptContext()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		os.Exit(130)
-	}()
 
 	res, err := run(ctx, cfg)
 	if err != nil {

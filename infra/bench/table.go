@@ -149,36 +149,23 @@ func (r *results) render() string {
 	return b.String()
 }
 
+// notes say how each figure was taken; docs/benchmarks.md says how to read them.
 func (r *results) notes() []string {
 	return []string{
-		fmt.Sprintf("Sizes: each bootstrap built as `sam build` builds it, `make build-<LogicalId> ARTIFACTS_DIR=… BUILD_GOARCH=%s` "+
-			"(the template's architecture, the Makefile's flags: CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -ldflags=\"-s -w\"); "+
-			"the hello world (infra/bench/hello, `make bench-hello`) by the same command. Zip: one deflated entry `bootstrap`, as SAM uploads it.", r.deployArch),
-		fmt.Sprintf("Cold start: the bootstraps the local stack built for this machine (%s/%s, same command and flags, "+
-			"not the deployed %s), each in a fresh Lambda Runtime Interface Emulator (the version go.mod pins, as make dev runs it) "+
-			"with its template environment. Timed from the first invocation, on which the emulator starts the bootstrap process, "+
-			"to its response: process start to first response, without the emulator's own start-up. The event is `{}`, which every "+
-			"function refuses (401, 404, deny) without calling DynamoDB. Rounds take the %d subjects in random order; "+
-			"the binaries are in the file cache. Compare ratios, not milliseconds, with Lambda's Init Duration.",
-			runtime.GOOS, runtime.GOARCH, r.deployArch, len(r.cold)),
-		"Authorizer: `go " + strings.Join(authorizerArgs, " ") + "`, run after the stack stopped: the handler with its key store " +
-			"an in-memory map behind codex.KeyLookup (parsing, checksum, SHA-256, decision, JSON log line to io.Discard).",
-		"DynamoDB calls: the functions reach moto through a proxy (infra/dynamoproxy) that lists the calls it forwards. After the " +
-			"warm-up, one request of each route and then one floor call are recorded, each call as its operation and the logical id " +
-			"of the table it names, authorizer included; the run fails unless the two lists are equal, in order. The row shows that list.",
-		fmt.Sprintf("Warm latency: %d warm-up then %d timed sequential requests per route from a keep-alive HTTP client through "+
-			"the local gateway (infra/gateway: payload 2.0 events, the Lambda authorizer invoked on every /v1 request as "+
-			"ReauthorizeEvery is 0, warm emulators) to moto, through the proxy. Floor: the same DynamoDB calls, through the same "+
-			"pkg/dynamo methods the functions use, made from this process with the AWS SDK against the same moto through the "+
-			"same proxy, one after each request. Ratio: gateway ÷ floor per percentile (nearest rank). POST /v1/checkouts sends "+
-			"no Idempotency-Key (GetItem + PutItem; with one the write is a TransactWriteItems, 5 WCU). The public route is paced "+
-			"under its template throttle.",
-			r.cfg.warmup, r.cfg.requests),
-		"Capacity: the operations and item sizes are measured in this run (the checked floor call, made with " +
-			"ReturnConsumedCapacity=INDEXES); " +
-			"the units are computed from them by DynamoDB's documented rules (infra/capacity: a write 1 WCU per KB on the table " +
-			"and on each GSI holding the item, a read 1 RCU per 4 KB of the whole item, half when eventually consistent), as " +
-			"docs/dynamodb-costs.md does. moto's own figures are placeholders (1 per PutItem, 0.5 per GetItem whatever the size or " +
-			"consistency) and shown only as reported; real ones need real DynamoDB (docs/dynamodb-costs.md, \"Measuring\").",
+		fmt.Sprintf("Sizes: `make build-<LogicalId> BUILD_GOARCH=%s`, as `sam build` runs it, and `make bench-hello` for the hello "+
+			"world (infra/bench/hello); zipped as SAM uploads it, one deflated entry `bootstrap`.", r.deployArch),
+		fmt.Sprintf("Cold start: the stack's own %s/%s bootstraps (not the deployed %s), each in a fresh Lambda Runtime Interface "+
+			"Emulator, from the first invocation (which starts the bootstrap process) to its response. The event `{}` is refused by "+
+			"every function before any DynamoDB call. Each round takes the %d subjects in random order. Compare ratios, not "+
+			"milliseconds, with Lambda's Init Duration.", runtime.GOOS, runtime.GOARCH, r.deployArch, len(r.cold)),
+		"Authorizer: `go " + strings.Join(authorizerArgs, " ") + "` after the stack stopped; its key store is an in-memory map.",
+		"DynamoDB calls: listed by the proxy the functions reach moto through (infra/dynamoproxy), for one request and one floor " +
+			"call after the warm-up, authorizer included; the run fails unless the two lists are equal, in order.",
+		fmt.Sprintf("Warm latency: %d warm-up then %d timed sequential requests per route through the local gateway, each followed "+
+			"by its floor: the same pkg/dynamo calls made from this process through the same proxy to the same moto. Ratio: gateway "+
+			"÷ floor per percentile (nearest rank). POST /v1/checkouts sends no Idempotency-Key (with one it writes a "+
+			"TransactWriteItems, 5 WCU); the public route is paced under its template throttle.", r.cfg.warmup, r.cfg.requests),
+		"Capacity: computed by DynamoDB's documented rules (infra/capacity, docs/dynamodb-costs.md) from the item sizes " +
+			"of the checked floor call; moto's own figures are placeholders, shown only as reported.",
 	}
 }

@@ -3,6 +3,8 @@
 //
 //	dev serve [-addr 127.0.0.1:3000] [-state .dev] [-v]   the whole API until Ctrl-C
 //	dev token [-user alice] [-state .dev]                 an ID token of a local user, on stdout
+//
+// serve refuses an -addr off loopback unless -allow-non-loopback is given, and then warns.
 package main
 
 import (
@@ -12,12 +14,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"codex/infra/devstack"
+	"codex/infra/internal/proc"
 )
 
 func main() {
@@ -40,13 +41,14 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: dev serve [-addr host:port] [-state dir] [-v] | dev token [-user name] [-state dir]")
+	fmt.Fprintln(os.Stderr, "usage: dev serve [-addr host:port] [-allow-non-loopback] [-state dir] [-v] | dev token [-user name] [-state dir]")
 	os.Exit(2)
 }
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	addr := fs.String("addr", "127.0.0.1:3000", "listen address (keep it on loopback)")
+	addr := fs.String("addr", "127.0.0.1:3000", "listen address (on loopback unless "+devstack.AllowNonLoopbackFlag+")")
+	anyAddr := fs.Bool(devstack.AllowNonLoopbackFlag[1:], false, "allow an -addr off loopback, reachable from other machines")
 	state := fs.String("state", ".dev", "state directory: lock, stack.json, built functions")
 	verbose := fs.Bool("v", false, "debug logs (the emulator's START/END/REPORT lines)")
 	_ = fs.Parse(args)
@@ -57,26 +59,14 @@ func serve(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	// The first Ctrl-C (or SIGTERM) stops the stack in order; a second one exits at once. The
-	// emulators and moto, in process groups of their own, do not see the Ctrl-C; they go because
-	// their parent died: on Linux the kernel kills them (parent-death signal), elsewhere a
-	// watchdog in each emulator's group kills it and moto exits on seeing its parent gone.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := proc.InterruptContext()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		fmt.Fprintln(os.Stderr, "dev: second interrupt, exiting now")
-		os.Exit(130)
-	}()
 
 	stateDir, err := filepath.Abs(*state)
 	if err != nil {
 		return err
 	}
-	s, err := devstack.Start(ctx, devstack.Options{Addr: *addr, StateDir: stateDir, Log: log})
+	s, err := devstack.Start(ctx, devstack.Options{Addr: *addr, AllowNonLoopback: *anyAddr, StateDir: stateDir, Log: log})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return errors.New("interrupted while starting; everything started was stopped")

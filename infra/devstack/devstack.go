@@ -41,12 +41,18 @@ type Options struct {
 	Root string
 	// Addr is the listen address of the first API; default 127.0.0.1:3000. Each HttpApi of the
 	// template is served on its own port (they have distinct URLs in AWS too), in order of logical
-	// id from Addr's port upwards; with port 0 each gets a free port (tests).
+	// id from Addr's port upwards; with port 0 each gets a free port (tests). A host off loopback is
+	// refused unless AllowNonLoopback is set.
 	Addr string
+	// AllowNonLoopback lets Addr name a host other than loopback (dev serve -allow-non-loopback),
+	// with a warning: the stack would then serve every route, with dummy credentials behind it and
+	// no TLS, to whoever reaches the machine.
+	AllowNonLoopback bool
 	// StateDir holds the lock, stack.json and the built bootstraps; default <Root>/.dev.
 	StateDir string
-	// CacheDir holds the emulator binary, built once per version; default <Root>/.dev/bin, shared
-	// by every stack of the checkout.
+	// CacheDir holds the emulator binary, built once per version, and the functions' bootstraps,
+	// built once per state of the source (buildShared); default <Root>/.dev/bin, shared by every
+	// stack of the checkout.
 	CacheDir string
 	// Region is the local region; default us-east-1.
 	Region string
@@ -74,6 +80,8 @@ type Stack struct {
 	served   chan error
 	moto     *localaws.Server
 	pools    map[string]*gateway.RIEPool
+	// buildLock keeps the shared build of the bootstraps while the stack runs (buildShared).
+	buildLock *os.File
 
 	closeOnce sync.Once
 	closeErr  error
@@ -107,6 +115,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		opts.Registered = func(id string) bool { _, ok := registry.Lookup(id); return ok }
 	}
 	log := opts.Log
+	if err := checkAddr(opts.Addr, opts.AllowNonLoopback, log); err != nil {
+		return nil, err
+	}
 	s = &Stack{log: log, stateDir: opts.StateDir, pools: map[string]*gateway.RIEPool{}}
 	defer func() {
 		if err != nil {
@@ -166,6 +177,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		motoErr, buildErr    error
 		rieErr               error
 		bootstraps           map[string]string
+		reused               bool
 		rieBin               string
 		started              = time.Now()
 		buildCtx, cancelRest = context.WithCancel(ctx)
@@ -179,7 +191,8 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	})
 	wg.Go(func() { rieBin, rieErr = gateway.BuildRIE(buildCtx, opts.Root, opts.CacheDir) })
 	wg.Go(func() {
-		bootstraps, buildErr = buildFunctions(buildCtx, opts.Root, filepath.Join(opts.StateDir, "functions"), fns, usedBy)
+		bootstraps, s.buildLock, reused, buildErr = buildShared(buildCtx, opts.Root, filepath.Join(opts.CacheDir, "functions"),
+			filepath.Join(opts.StateDir, "functions"), fns, usedBy)
 	})
 	wg.Wait()
 	if motoErr != nil {
@@ -191,7 +204,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if ctx.Err() != nil {
 		return s, ctx.Err()
 	}
-	log.Info("built", "functions", len(bootstraps), "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
+	log.Info("built", "functions", len(bootstraps), "reused", reused, "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
 
 	if err := s.createResources(ctx, tpl, opts.Region); err != nil {
 		return s, err
@@ -280,7 +293,7 @@ func (s *Stack) createResources(ctx context.Context, tpl *samtemplate.Template, 
 var cognitoIssuer = regexp.MustCompile(`^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/([^/]+)$`)
 
 // localJWKS serves a local user pool's keys from moto, which publishes them at
-// <endpoint>/<pool id>/.well-known/jwks.json; other issuers use OpenID Connect discovery.
+// <endpoint>/<pool id>/.well-known/jwks.json; other issuers get none, which the gateway refuses.
 func localJWKS(issuer, endpoint string) string {
 	if m := cognitoIssuer.FindStringSubmatch(issuer); m != nil {
 		return endpoint + "/" + m[1] + "/.well-known/jwks.json"
@@ -328,6 +341,28 @@ func listen(addr string, apis []string) ([]net.Listener, error) {
 		lns = append(lns, ln)
 	}
 	return lns, nil
+}
+
+// AllowNonLoopbackFlag is the `dev serve` flag that sets Options.AllowNonLoopback.
+const AllowNonLoopbackFlag = "-allow-non-loopback"
+
+// checkAddr refuses a listen address off loopback unless allowed, and warns when it is allowed. A
+// host name other than localhost counts as off loopback: what it resolves to can change.
+func checkAddr(addr string, allow bool, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if !allow {
+		return fmt.Errorf("refusing to serve on %s, which is off loopback: the local stack would serve every route, with "+
+			"dummy credentials and no TLS, to other machines. Keep DEV_ADDR on 127.0.0.1, or pass %s "+
+			"(make dev DEV_ADDR=%s DEV_FLAGS=%s) if that is what you want", addr, AllowNonLoopbackFlag, addr, AllowNonLoopbackFlag)
+	}
+	log.Warn("serving off loopback: every route is reachable from other machines, without TLS", "addr", addr, "flag", AllowNonLoopbackFlag)
+	return nil
 }
 
 // servedFunctions lists the functions the API needs (route targets and Lambda authorizers), each
@@ -396,6 +431,9 @@ func (s *Stack) Close() error {
 			if err := s.moto.Stop(); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if s.buildLock != nil {
+			s.buildLock.Close() // the bootstraps may go once no stack uses them
 		}
 		if s.lockFile != nil {
 			os.Remove(filepath.Join(s.stateDir, stateFile))

@@ -1,9 +1,12 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,24 +124,93 @@ func TestLocalJWKS(t *testing.T) {
 		t.Errorf("cognito issuer: %s", got)
 	}
 	if got := localJWKS("https://issuer.example", "http://127.0.0.1:5000"); got != "" {
-		t.Errorf("other issuer: %q, want discovery", got)
+		t.Errorf("other issuer: %q, want none", got)
 	}
 }
 
 // assertNoChildren fails if this test process still has live children (moto, emulators, make).
+// ps, not /proc, so that it checks on macOS too.
 func assertNoChildren(t *testing.T) {
 	t.Helper()
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	out, err := exec.Command("ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "stat=", "-o", "command=").Output()
+	if err != nil {
+		t.Fatalf("ps: %v", err)
+	}
 	me := strconv.Itoa(os.Getpid())
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[1] == me && !strings.HasPrefix(f[2], "Z") && !strings.HasPrefix(f[3], "ps") {
+			t.Errorf("child %s still running: %s", f[0], strings.Join(f[3:], " "))
 		}
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) >= 2 && fields[1] == me && fields[0] != "Z" {
-			cmdline, _ := os.ReadFile(filepath.Join(filepath.Dir(f), "cmdline"))
-			t.Errorf("child %s still running: %s", filepath.Base(filepath.Dir(f)), strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+}
+
+// TestNonLoopbackAddrRefused: `make dev` with DEV_ADDR off loopback refuses to start, naming the
+// flag that allows it, and starts nothing; with the flag it warns and goes on.
+func TestNonLoopbackAddrRefused(t *testing.T) {
+	// No routes: a start that goes past the address check fails right after it, before anything
+	// listens or runs.
+	root := fixtureRoot(t, "Resources: {}\n", "")
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:3000", "dev.example:3000"} {
+		_, err := Start(t.Context(), Options{Root: root, Addr: addr})
+		if err == nil || !strings.Contains(err.Error(), "refusing to serve on "+addr) ||
+			!strings.Contains(err.Error(), "DEV_FLAGS="+AllowNonLoopbackFlag) {
+			t.Errorf("Start on %s: %v", addr, err)
+		}
+		if _, err := os.Stat(filepath.Join(root, ".dev")); err == nil {
+			t.Errorf("Start on %s created the state directory", addr)
+		}
+
+		var log bytes.Buffer
+		_, err = Start(t.Context(), Options{Root: root, Addr: addr, AllowNonLoopback: true,
+			Log: slog.New(slog.NewJSONHandler(&log, nil))})
+		if err == nil || strings.Contains(err.Error(), "refusing") || !strings.Contains(err.Error(), "no HttpApi routes") {
+			t.Errorf("Start on %s with the flag: %v", addr, err)
+		}
+		if !strings.Contains(log.String(), `"level":"WARN","msg":"serving off loopback`) {
+			t.Errorf("Start on %s with the flag logged no warning:\n%s", addr, log.String())
+		}
+		os.RemoveAll(filepath.Join(root, ".dev"))
+	}
+	for _, addr := range []string{"127.0.0.1:0", "127.1.2.3:0", "[::1]:0", "localhost:0"} {
+		var log bytes.Buffer
+		_, err := Start(t.Context(), Options{Root: root, Addr: addr, Log: slog.New(slog.NewJSONHandler(&log, nil))})
+		if err == nil || !strings.Contains(err.Error(), "no HttpApi routes") || strings.Contains(log.String(), "WARN") {
+			t.Errorf("Start on %s: %v, log %s", addr, err, log.String())
+		}
+	}
+}
+
+// TestStateFileOwnerOnly: stack.json is readable by its owner only, also when an earlier stack left
+// a world-readable one or a temporary file behind.
+func TestStateFileOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{stateFile, stateFile + ".tmp"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &State{PID: 1, URL: "http://127.0.0.1:3000", UserPoolID: "us-east-1_x", UserPoolClientID: "client"}
+	for range 2 {
+		if err := writeStateFile(dir, st); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(dir, stateFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("stack.json mode %v, want 0600", perm)
+		}
+	}
+	got, err := readStateFile(dir)
+	if err != nil || got.UserPoolClientID != "client" {
+		t.Errorf("read back %+v, %v", got, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != stateFile && e.Name() != stateFile+".tmp" {
+			t.Errorf("left behind: %s", e.Name())
 		}
 	}
 }

@@ -74,11 +74,25 @@ func writeStateFile(dir string, st *State) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	// Only its owner may read it: it names the local user pool and client that mint tokens. A
+	// temporary file is created 0600 whatever is left in the directory, and renamed into place.
+	f, err := os.CreateTemp(dir, stateFile+".*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, stateFile))
+	defer os.Remove(f.Name()) // after the rename, nothing
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dir, stateFile))
 }
 
 // ReadState returns the state of the stack running on dir, or ErrNotRunning. The lock, not the

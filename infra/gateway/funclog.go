@@ -74,10 +74,10 @@ func (l *lineLogger) emit(line []byte) {
 	switch {
 	case line[0] == '{' && json.Valid(line):
 		var rec struct {
-			Level string `json:"level"`
+			Level slog.Level `json:"level"` // the functions log with log/slog
 		}
 		_ = json.Unmarshal(line, &rec)
-		l.log.Log(ctx, levelOf(rec.Level), "function log", "log", json.RawMessage(line))
+		l.log.Log(ctx, rec.Level, "function log", "log", json.RawMessage(line))
 	case strings.HasPrefix(s, "START RequestId:"), strings.HasPrefix(s, "END RequestId:"),
 		strings.HasPrefix(s, "REPORT RequestId:"):
 		l.log.Debug("function report", "line", s)
@@ -86,16 +86,4 @@ func (l *lineLogger) emit(line []byte) {
 	default:
 		l.log.Info("function output", "line", s)
 	}
-}
-
-func levelOf(s string) slog.Level {
-	switch strings.ToUpper(s) {
-	case "DEBUG", "TRACE":
-		return slog.LevelDebug
-	case "WARN", "WARNING":
-		return slog.LevelWarn
-	case "ERROR", "FATAL":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
 }

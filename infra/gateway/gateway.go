@@ -15,8 +15,8 @@
 //     isBase64Encoded) or any other JSON, which becomes the body of a 200 application/json response.
 //   - Routing: ServeMux patterns, whose precedence is API Gateway's for these paths: a literal segment
 //     beats a path variable (/projects/new before /projects/{id}); the method must match exactly.
-//   - The JWT authorizer checks the RSA signature (RS256/384/512) against the issuer's JWKS (the local Cognito's,
-//     or found by OpenID discovery), iss, aud (or client_id of an access token), exp, nbf and iat.
+//   - The JWT authorizer checks the RSA signature (RS256/384/512) against the issuer's JWKS
+//     (Config.JWKSURL), iss, aud (or client_id of an access token), exp, nbf and iat.
 //   - The Lambda authorizer gets a payload 2.0 REQUEST event and answers with a simple response;
 //     decisions are not cached (the template sets ReauthorizeEvery: 0).
 //   - API Gateway's own answers: no route 404 {"message":"Not Found"}; a missing identity source 401
@@ -88,8 +88,8 @@ type Config struct {
 	// → physical id (UserPool → the local pool id, UserPoolClient → the local client id) and
 	// pseudo parameters such as AWS::Region. Parameters fall back to their defaults.
 	Names map[string]string
-	// JWKSURL maps a JWT authorizer's issuer to the URL of its key set; nil or "" uses OpenID
-	// Connect discovery from the issuer. The local stack maps Cognito issuers to moto.
+	// JWKSURL maps a JWT authorizer's issuer to the URL of its key set (the local stack maps
+	// Cognito issuers to moto); an issuer it maps to "" fails New.
 	JWKSURL func(issuer string) string
 	// Region, AccountID and APIID fill ARNs and requestContext. Defaults: us-east-1,
 	// 123456789012, "local".
@@ -260,10 +260,14 @@ func (g *Gateway) addAuthorizer(tpl *samtemplate.Template, a *samtemplate.Author
 		if err != nil {
 			return fmt.Errorf("issuer: %w", err)
 		}
-		ja := &jwtAuthorizer{header: header, issuer: issuer, now: g.now, keys: &jwksCache{issuer: issuer, client: client}}
+		var url string
 		if cfg.JWKSURL != nil {
-			ja.keys.url = cfg.JWKSURL(issuer)
+			url = cfg.JWKSURL(issuer)
 		}
+		if url == "" {
+			return fmt.Errorf("no key set for issuer %s (Config.JWKSURL)", issuer)
+		}
+		ja := &jwtAuthorizer{header: header, issuer: issuer, now: g.now, keys: &jwksCache{url: url, client: client}}
 		for _, v := range a.JWT.Audience {
 			aud, err := tpl.Resolve(v, names)
 			if err != nil {
@@ -291,20 +295,10 @@ func (g *Gateway) addAuthorizer(tpl *samtemplate.Template, a *samtemplate.Author
 	return nil
 }
 
-// gatewayMessages are API Gateway's bodies for the errors it produces itself.
-var gatewayMessages = map[int]string{
-	http.StatusBadRequest:            "Bad Request",
-	http.StatusUnauthorized:          "Unauthorized",
-	http.StatusForbidden:             "Forbidden",
-	http.StatusNotFound:              "Not Found",
-	http.StatusRequestEntityTooLarge: "Request Entity Too Large",
-	http.StatusTooManyRequests:       "Too Many Requests",
-	http.StatusInternalServerError:   "Internal Server Error",
-	http.StatusServiceUnavailable:    "Service Unavailable",
-}
-
+// writeGatewayError answers as API Gateway does for the errors it produces itself, whose messages
+// are the status texts.
 func writeGatewayError(w http.ResponseWriter, status int, extra http.Header) {
-	writeMessage(w, status, gatewayMessages[status], extra)
+	writeMessage(w, status, http.StatusText(status), extra)
 }
 
 func writeMessage(w http.ResponseWriter, status int, msg string, extra http.Header) {

@@ -542,6 +542,10 @@ func TestNewReportsMissingFunctions(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "authorizer Jwt: issuer: cannot resolve ${UserPool}") {
 		t.Errorf("New without names: %v", err)
 	}
+	_, err = New(Config{Template: tpl, API: "Api", Addr: testAddr, Functions: map[string]Invoker{}, Names: map[string]string{"UserPool": "p", "UserPoolClient": "c"}})
+	if err == nil || !strings.Contains(err.Error(), "authorizer Jwt: no key set for issuer https://cognito-idp.us-east-1.amazonaws.com/p") {
+		t.Errorf("New without JWKSURL: %v", err)
+	}
 }
 
 // testKeys is an issuer's key pair served as a JWKS, plus a stranger's key with the same kid.
@@ -714,34 +718,6 @@ func (b *syncBuffer) String() string {
 
 func slogJSON(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// TestJWKSDiscovery: an issuer the configuration does not map to a key set is asked for its
-// OpenID configuration, whose jwks_uri gives the keys; an issuer without one gives no key.
-func TestJWKSDiscovery(t *testing.T) {
-	keys := newTestKeys(t)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /good/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": "x", "jwks_uri": keys.server.URL})
-	})
-	mux.HandleFunc("GET /bad/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"issuer":"x"}`))
-	})
-	issuer := httptest.NewServer(mux)
-	t.Cleanup(issuer.Close)
-
-	good := &jwksCache{issuer: issuer.URL + "/good/", client: issuer.Client()}
-	k, err := good.key(context.Background(), "kid-1")
-	if err != nil || good.url != keys.server.URL {
-		t.Fatalf("discovered %q: %v", good.url, err)
-	}
-	if pub, ok := k.Key.(*rsa.PublicKey); !ok || !pub.Equal(&keys.key.PublicKey) {
-		t.Errorf("key %T is not the issuer's", k.Key)
-	}
-	bad := &jwksCache{issuer: issuer.URL + "/bad", client: issuer.Client()}
-	if _, err := bad.key(context.Background(), "kid-1"); err == nil || !strings.Contains(err.Error(), "jwks_uri") {
-		t.Errorf("an issuer without jwks_uri: %v", err)
-	}
 }
 
 // TestHostCheck: a request naming a host other than the gateway's address (a page on evil.example

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,66 +52,40 @@ func (a *jwtAuthorizer) authorize(ctx context.Context, ri *requestInfo) (*events
 	if err != nil {
 		return nil, invalidToken("the token is not a signed JWT using an RSA algorithm")
 	}
-	kid := tok.Headers[0].KeyID
-	key, err := a.keys.key(ctx, kid)
+	key, err := a.keys.key(ctx, tok.Headers[0].KeyID)
 	if err != nil {
 		return nil, invalidToken("%v", err)
 	}
+	var std jwt.Claims
 	var claims map[string]any
-	if err := tok.Claims(key, &claims); err != nil {
+	if err := tok.Claims(key, &std, &claims); err != nil {
 		return nil, invalidToken("signature verification failed")
 	}
-	if iss, _ := claims["iss"].(string); iss != a.issuer {
+	if c, ok := claims["client_id"].(string); ok && len(std.Audience) == 0 {
+		std.Audience = jwt.Audience{c} // Cognito access tokens name the app client in client_id
+	}
+	err = std.ValidateWithLeeway(jwt.Expected{Issuer: a.issuer, AnyAudience: a.audience, Time: a.now()}, 0)
+	switch {
+	case errors.Is(err, jwt.ErrInvalidIssuer):
 		return nil, invalidToken("the token's issuer is not %s", a.issuer)
-	}
-	if !a.audienceOK(claims) {
+	case errors.Is(err, jwt.ErrInvalidAudience):
 		return nil, invalidToken("the token's audience (aud or client_id) is not allowed")
-	}
-	now := a.now()
-	exp, ok := numericClaim(claims, "exp")
-	if !ok {
+	case std.Expiry == nil:
 		return nil, invalidToken("the token has no exp claim")
-	}
-	if !now.Before(time.Unix(exp, 0)) {
+	case errors.Is(err, jwt.ErrExpired):
 		return nil, invalidToken("the token has expired")
-	}
-	if nbf, ok := numericClaim(claims, "nbf"); ok && now.Before(time.Unix(nbf, 0)) {
+	case errors.Is(err, jwt.ErrNotValidYet):
 		return nil, invalidToken("the token is not valid yet")
-	}
-	if iat, ok := numericClaim(claims, "iat"); ok && now.Before(time.Unix(iat, 0)) {
+	case errors.Is(err, jwt.ErrIssuedInTheFuture):
 		return nil, invalidToken("the token was issued in the future")
+	case err != nil:
+		return nil, invalidToken("%v", err)
 	}
-
 	out := &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{}, Scopes: tokenScopes(claims)}
 	for k, v := range claims {
 		out.Claims[k] = claimString(v)
 	}
 	return out, nil
-}
-
-func (a *jwtAuthorizer) audienceOK(claims map[string]any) bool {
-	var auds []string
-	switch aud := claims["aud"].(type) {
-	case string:
-		auds = []string{aud}
-	case []any:
-		for _, v := range aud {
-			if s, ok := v.(string); ok {
-				auds = append(auds, s)
-			}
-		}
-	case nil:
-		// Cognito access tokens carry the app client in client_id instead.
-		if c, ok := claims["client_id"].(string); ok {
-			auds = []string{c}
-		}
-	}
-	return slices.ContainsFunc(auds, func(s string) bool { return slices.Contains(a.audience, s) })
-}
-
-func numericClaim(claims map[string]any, name string) (int64, bool) {
-	f, ok := claims[name].(float64)
-	return int64(f), ok
 }
 
 func tokenScopes(claims map[string]any) []string {
@@ -160,12 +133,11 @@ func claimString(v any) string {
 // once per minKeyRefresh, so rotated keys are picked up without letting bad tokens hammer the
 // endpoint.
 type jwksCache struct {
-	url    string // "" until found by OpenID Connect discovery from issuer
-	issuer string
+	url    string
 	client *http.Client
 
 	mu      sync.Mutex
-	set     *jose.JSONWebKeySet
+	set     jose.JSONWebKeySet
 	fetched time.Time
 }
 
@@ -179,77 +151,36 @@ const (
 func (c *jwksCache) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.set != nil {
-		if ks := c.set.Key(kid); len(ks) > 0 {
-			return &ks[0], nil
-		}
-		if time.Since(c.fetched) < minKeyRefresh {
-			return nil, errors.New("no key of the issuer's JWKS matches the token's kid")
+	if ks := c.set.Key(kid); len(ks) == 0 && time.Since(c.fetched) >= minKeyRefresh {
+		if err := c.fetch(ctx); err != nil {
+			return nil, fmt.Errorf("fetching the JWKS failed: %v", err)
 		}
 	}
-	if c.url == "" {
-		u, err := discoverJWKS(ctx, c.client, c.issuer)
-		if err != nil {
-			return nil, err
-		}
-		c.url = u
-	}
-	set, err := c.fetch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.set, c.fetched = set, time.Now()
-	if ks := set.Key(kid); len(ks) > 0 {
+	if ks := c.set.Key(kid); len(ks) > 0 {
 		return &ks[0], nil
 	}
 	return nil, errors.New("no key of the issuer's JWKS matches the token's kid")
 }
 
-func (c *jwksCache) fetch(ctx context.Context) (*jose.JSONWebKeySet, error) {
+func (c *jwksCache) fetch(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, jwksTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the JWKS failed: %v", err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching the JWKS failed: %s", resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, jwksMaxBytes+1))
-	if err != nil || len(b) > jwksMaxBytes {
-		return nil, errors.New("fetching the JWKS failed: unreadable or too large")
+		return errors.New(resp.Status)
 	}
 	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(b, &set); err != nil {
-		return nil, errors.New("the JWKS is not a JSON Web Key Set")
+	if err := json.NewDecoder(io.LimitReader(resp.Body, jwksMaxBytes)).Decode(&set); err != nil {
+		return fmt.Errorf("not a JSON Web Key Set within %d bytes", jwksMaxBytes)
 	}
-	return &set, nil
-}
-
-// discoverJWKS finds an issuer's JWKS through OpenID Connect discovery, as API Gateway does for
-// issuers that are not mapped to a local endpoint.
-func discoverJWKS(ctx context.Context, client *http.Client, issuer string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, jwksTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var doc struct {
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, jwksMaxBytes)).Decode(&doc); err != nil || doc.JWKSURI == "" {
-		return "", fmt.Errorf("OpenID discovery for %s gave no jwks_uri", issuer)
-	}
-	return doc.JWKSURI, nil
+	c.set, c.fetched = set, time.Now()
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 )
 
 // httpResponse is a function's answer after API Gateway's payload 2.0 interpretation.
@@ -31,63 +30,43 @@ func parseResponse(payload []byte) (*httpResponse, error) {
 		return nil, fmt.Errorf("%w: not JSON", errMalformedResponse)
 	}
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &obj); err != nil || obj == nil || obj["statusCode"] == nil {
-		return inferredResponse(payload), nil
-	}
-
-	resp := &httpResponse{headers: http.Header{}}
-	var status json.Number
-	if raw := obj["statusCode"]; raw[0] == '"' || strictUnmarshal(raw, &status) != nil {
-		return nil, fmt.Errorf("%w: statusCode is not a number", errMalformedResponse)
-	}
-	code, err := strconv.Atoi(status.String())
-	if err != nil || code < 100 || code > 599 {
-		return nil, fmt.Errorf("%w: statusCode %s is not an HTTP status", errMalformedResponse, status)
-	}
-	resp.status = code
-
-	if raw := obj["headers"]; raw != nil {
-		var hs map[string]any
-		if err := json.Unmarshal(raw, &hs); err != nil {
-			return nil, fmt.Errorf("%w: headers is not an object", errMalformedResponse)
+	if json.Unmarshal(payload, &obj) != nil || obj["statusCode"] == nil {
+		body := bytes.TrimSpace(payload)
+		var s string
+		if len(body) > 0 && body[0] == '"' && json.Unmarshal(body, &s) == nil {
+			body = []byte(s)
 		}
-		for k, v := range hs {
-			switch v := v.(type) {
-			case nil:
-			case string:
-				resp.headers.Set(k, v)
-			case bool, float64:
-				resp.headers.Set(k, fmt.Sprint(v))
-			default:
-				return nil, fmt.Errorf("%w: header %s is not a string", errMalformedResponse, k)
-			}
-		}
+		return &httpResponse{status: http.StatusOK, headers: http.Header{"Content-Type": {"application/json"}}, body: body}, nil
 	}
-	if raw := obj["cookies"]; raw != nil {
-		var cookies []string
-		if err := json.Unmarshal(raw, &cookies); err != nil {
-			return nil, fmt.Errorf("%w: cookies is not a list of strings", errMalformedResponse)
-		}
-		// Each cookie becomes its own set-cookie header.
-		for _, c := range cookies {
-			resp.headers.Add("Set-Cookie", c)
+	var r struct {
+		StatusCode      int            `json:"statusCode"`
+		Headers         map[string]any `json:"headers"`
+		Cookies         []string       `json:"cookies"`
+		Body            string         `json:"body"`
+		IsBase64Encoded bool           `json:"isBase64Encoded"`
+	}
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return nil, fmt.Errorf("%w: %v", errMalformedResponse, err)
+	}
+	if r.StatusCode < 100 || r.StatusCode > 599 {
+		return nil, fmt.Errorf("%w: statusCode %s is not an HTTP status", errMalformedResponse, obj["statusCode"])
+	}
+	resp := &httpResponse{status: r.StatusCode, headers: http.Header{}, body: []byte(r.Body)}
+	for k, v := range r.Headers {
+		switch v.(type) {
+		case nil:
+		case string, bool, float64:
+			resp.headers.Set(k, fmt.Sprint(v))
+		default:
+			return nil, fmt.Errorf("%w: header %s is not a string", errMalformedResponse, k)
 		}
 	}
-	var body string
-	if raw := obj["body"]; raw != nil {
-		if err := json.Unmarshal(raw, &body); err != nil {
-			return nil, fmt.Errorf("%w: body is not a string", errMalformedResponse)
-		}
+	for _, c := range r.Cookies {
+		resp.headers.Add("Set-Cookie", c) // each cookie its own header
 	}
-	var b64 bool
-	if raw := obj["isBase64Encoded"]; raw != nil {
-		if err := json.Unmarshal(raw, &b64); err != nil {
-			return nil, fmt.Errorf("%w: isBase64Encoded is not a boolean", errMalformedResponse)
-		}
-	}
-	resp.body = []byte(body)
-	if b64 {
-		if resp.body, err = base64.StdEncoding.DecodeString(body); err != nil {
+	if r.IsBase64Encoded {
+		var err error
+		if resp.body, err = base64.StdEncoding.DecodeString(r.Body); err != nil {
 			return nil, fmt.Errorf("%w: body is not valid base64", errMalformedResponse)
 		}
 	}
@@ -96,23 +75,6 @@ func parseResponse(payload []byte) (*httpResponse, error) {
 		resp.headers.Set("Content-Type", "application/json")
 	}
 	return resp, nil
-}
-
-func inferredResponse(payload []byte) *httpResponse {
-	body := bytes.TrimSpace(payload)
-	var s string
-	if len(body) > 0 && body[0] == '"' && json.Unmarshal(body, &s) == nil {
-		body = []byte(s)
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	return &httpResponse{status: http.StatusOK, headers: h, body: body}
-}
-
-func strictUnmarshal(raw json.RawMessage, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	return dec.Decode(v)
 }
 
 // hopHeaders are set by the gateway's own HTTP server, whatever the function says.

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"codex/infra/internal/proc"
 )
@@ -75,19 +76,41 @@ var errPoolClosed = errors.New("function pool is closed")
 // Invoke runs one invocation on an idle emulator, starting one if none is idle and the pool is not
 // full, else waiting for one until ctx ends.
 func (p *RIEPool) Invoke(ctx context.Context, payload []byte) (Invocation, error) {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return Invocation{}, ctx.Err()
-	}
-	defer func() { <-p.slots }()
-	e, err := p.get(ctx)
+	e, release, err := p.acquire(ctx)
 	if err != nil {
 		return Invocation{}, err
 	}
 	inv, healthy, err := e.invoke(ctx, payload)
-	p.put(e, healthy)
+	release(healthy)
 	return inv, err
+}
+
+// Start starts one emulator ahead of the first invocation, unless one is idle already. The emulator
+// starts the function's runtime only on its first invocation, so that invocation then takes exactly
+// the function's cold start (init and first invoke) without the emulator's own start-up: make bench
+// measures cold starts that way.
+func (p *RIEPool) Start(ctx context.Context) error {
+	_, release, err := p.acquire(ctx)
+	if err == nil {
+		release(true)
+	}
+	return err
+}
+
+// acquire takes one of the pool's MaxInstances slots and an emulator for it; release gives both
+// back, keeping the emulator only if healthy.
+func (p *RIEPool) acquire(ctx context.Context) (*emulator, func(healthy bool), error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	e, err := p.get(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, nil, err
+	}
+	return e, func(healthy bool) { p.put(e, healthy); <-p.slots }, nil
 }
 
 func (p *RIEPool) get(ctx context.Context) (*emulator, error) {
@@ -140,25 +163,6 @@ func (p *RIEPool) discard(e *emulator) {
 	delete(p.all, e)
 	p.mu.Unlock()
 	e.stop()
-}
-
-// Start starts one emulator ahead of the first invocation, unless one is idle already. The emulator
-// starts the function's runtime only on its first invocation, so that invocation then takes exactly
-// the function's cold start (init and first invoke) without the emulator's own start-up: make bench
-// measures cold starts that way.
-func (p *RIEPool) Start(ctx context.Context) error {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-p.slots }()
-	e, err := p.get(ctx)
-	if err != nil {
-		return err
-	}
-	p.put(e, true)
-	return nil
 }
 
 // Config returns the function and options the pool was made with (defaults applied), so that a
@@ -320,7 +324,7 @@ func (e *emulator) invoke(ctx context.Context, payload []byte) (inv Invocation, 
 	if err != nil {
 		return Invocation{}, false, err
 	}
-	req.Header.Set("X-Amzn-RequestId", newUUID())
+	req.Header.Set("X-Amzn-RequestId", uuid.NewString())
 	resp, err := rieClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -396,12 +400,4 @@ func (e *emulator) stop() {
 			proc.KillGroupIfLeader(r)
 		}
 	})
-}
-
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -196,7 +196,7 @@ func TestGatewayOverEmulator(t *testing.T) {
 		functions[id] = p
 	}
 	gw, err := New(Config{Template: tpl, API: "Api", Addr: testAddr, Functions: functions, IntegrationTimeout: 4 * time.Second,
-		Names: map[string]string{"UserPool": testPool, "UserPoolClient": testClient}})
+		Names: map[string]string{"UserPool": testPool, "UserPoolClient": testClient}, JWKSURL: func(string) string { return "http://127.0.0.1:1/unused" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestGatewayOverEmulator(t *testing.T) {
 	short := newTestPool(t, time.Second, 1)
 	functions["FailFunction"] = short
 	gw, err = New(Config{Template: tpl, API: "Api", Addr: testAddr, Functions: functions, IntegrationTimeout: 8 * time.Second,
-		Names: map[string]string{"UserPool": testPool, "UserPoolClient": testClient}})
+		Names: map[string]string{"UserPool": testPool, "UserPoolClient": testClient}, JWKSURL: func(string) string { return "http://127.0.0.1:1/unused" }})
 	if err != nil {
 		t.Fatal(err)
 	}

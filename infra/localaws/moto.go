@@ -22,10 +22,24 @@ import (
 	"codex/infra/internal/proc"
 )
 
-// ErrMotoNotInstalled is returned (wrapped) by StartMoto when the interpreter or the moto module
-// is missing; the machine image ships moto, other machines install it with the command in the
-// message.
-var ErrMotoNotInstalled = errors.New(`moto is required: pip install "moto[server]"`)
+// MotoVersion is the moto release the repository is tested with. sitecustomize.py patches moto's
+// internals, so StartMoto refuses any other version rather than run a server the patch may not fit.
+// .ci/run pins the same version (TestCIPinsMotoVersion).
+const MotoVersion = "5.2.1"
+
+// motoInstall is the command that installs MotoVersion.
+const motoInstall = `pip install "moto[server]==` + MotoVersion + `"`
+
+// Errors of StartMoto (wrapped), each naming the command that installs the version that fits.
+var (
+	// ErrMotoNotInstalled: the interpreter or the moto module is missing.
+	ErrMotoNotInstalled = errors.New("moto is required: " + motoInstall)
+	// ErrMotoVersion: moto is installed at another version than MotoVersion.
+	ErrMotoVersion = errors.New("moto " + MotoVersion + " is required: " + motoInstall)
+	// ErrMotoLayout: moto no longer has what sitecustomize.py patches, or the patch did not run.
+	ErrMotoLayout = errors.New("moto cannot be patched by infra/localaws/sitecustomize.py, which serialises its " +
+		"DynamoDB requests, so it is not started unpatched (moto " + MotoVersion + " fits: " + motoInstall + ")")
+)
 
 // Options configures StartMoto. The zero value starts `python3 -m moto.server` on a free port.
 type Options struct {
@@ -50,6 +64,12 @@ var siteCustomize []byte
 // parentPIDEnv tells sitecustomize.py the pid of the process that started the server, so that it
 // can check that it watches that process and not a wrapper in between.
 const parentPIDEnv = "CODEX_MOTO_PARENT_PID"
+
+// versionEnv tells sitecustomize.py the moto version to insist on.
+const versionEnv = "CODEX_MOTO_VERSION"
+
+// patchedFile is what sitecustomize.py writes next to itself once it has patched moto.
+const patchedFile = "patched"
 
 // Server is a running moto server in its own process group.
 type Server struct {
@@ -124,6 +144,12 @@ func startMoto(ctx context.Context, opts Options, port int) (*Server, error) {
 	defer tick.Stop()
 	for {
 		if s.answers(ctx) {
+			// Written before the server module ran, so it is there if it will ever be.
+			if _, err := os.Stat(filepath.Join(patchDir, patchedFile)); err != nil {
+				s.Stop()
+				return nil, fmt.Errorf("%w: the server answered without sitecustomize.py having run (PYTHONPATH replaced, "+
+					"or an interpreter that skips site-packages customisation?); output:\n%s", ErrMotoLayout, out.tail(20))
+			}
 			return s, nil
 		}
 		select {
@@ -154,7 +180,11 @@ func motoCommand(opts Options, port int, patchDir string) (*exec.Cmd, error) {
 	cmd.Env = append(append(os.Environ(),
 		"PYTHONPATH="+pythonPath,
 		parentPIDEnv+"="+strconv.Itoa(os.Getpid()),
+		versionEnv+"="+MotoVersion,
 	), opts.Env...)
+	// Last, so that neither the environment nor opts.Env turns it back on: with global CORS, moto
+	// answers any origin's preflight, and any web page the developer opens could drive it.
+	cmd.Env = append(cmd.Env, "MOTO_DISABLE_GLOBAL_CORS=true")
 	return cmd, nil
 }
 
@@ -179,6 +209,12 @@ func (s *Server) answers(ctx context.Context) bool {
 func (s *Server) exitError(python string) error {
 	tail := s.out.tail(20)
 	switch {
+	case strings.Contains(tail, "codex-moto-version: "):
+		_, found, _ := strings.Cut(tail, "codex-moto-version: ")
+		return fmt.Errorf("%w (%s)", ErrMotoVersion, firstLine(found))
+	case strings.Contains(tail, "codex-moto-layout: "):
+		_, detail, _ := strings.Cut(tail, "codex-moto-layout: ")
+		return fmt.Errorf("%w: %s", ErrMotoLayout, firstLine(detail))
 	case strings.Contains(tail, "No module named"):
 		// moto itself, or one of its server extras (flask, werkzeug), is missing.
 		return fmt.Errorf("%w (%s -m moto.server: %s)", ErrMotoNotInstalled, python, lastLine(tail))
@@ -255,6 +291,11 @@ func (b *tailBuffer) tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func lastLine(s string) string {

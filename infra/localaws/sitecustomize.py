@@ -1,5 +1,6 @@
 # Loaded by Python at start-up (via PYTHONPATH) in every moto server localaws.StartMoto starts, before
 # the server module runs: StartMoto deletes this file once the server answers.
+import inspect
 import os
 import sys
 import threading
@@ -52,17 +53,49 @@ if _parent.isdigit():
 # and transactions are atomic, so concurrency tests would fail on moto for moto's sake. Serialising
 # DynamoDB requests gives moto DynamoDB's guarantees (at the cost of parallelism a test server does
 # not need).
-try:
-    from moto.dynamodb.responses import DynamoHandler
-except Exception:  # an unexpected moto layout: run unpatched rather than not at all
-    DynamoHandler = None
+# The patch is checked, never skipped: a moto whose version or layout no longer fits it would pass
+# the concurrency tests by luck or fail them for moto's sake, so the server refuses to start and
+# StartMoto turns the line printed here into an error that says what to install. Only a missing
+# moto is left to `-m moto.server` itself, whose "No module named" StartMoto reports as such.
 
-if DynamoHandler is not None:
-    _lock = threading.Lock()
-    _call_action = DynamoHandler.call_action
 
-    def _serialised_call_action(self):
-        with _lock:
-            return _call_action(self)
+def _refuse(kind, detail):
+    print(f"codex-moto-{kind}: {detail}", file=sys.stderr, flush=True)
+    os._exit(3)
 
-    DynamoHandler.call_action = _serialised_call_action
+
+def _patch():
+    try:
+        import moto
+    except ImportError:
+        return False
+    want = os.environ.pop("CODEX_MOTO_VERSION", "")
+    found = getattr(moto, "__version__", "unknown")
+    if want and found != want:
+        _refuse("version", f"found {found}")
+    try:
+        from moto.dynamodb.responses import DynamoHandler
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith("moto"):
+            return False  # a server extra (werkzeug, flask): the server fails with "No module named"
+        _refuse("layout", f"moto.dynamodb.responses.DynamoHandler: {e}")
+    except Exception as e:
+        _refuse("layout", f"moto.dynamodb.responses.DynamoHandler: {type(e).__name__}: {e}")
+    call_action = getattr(DynamoHandler, "call_action", None)
+    if not callable(call_action) or list(inspect.signature(call_action).parameters) != ["self"]:
+        _refuse("layout", "DynamoHandler.call_action(self) is gone")
+
+    lock = threading.Lock()
+
+    def serialised_call_action(self):
+        with lock:
+            return call_action(self)
+
+    DynamoHandler.call_action = serialised_call_action
+    return True
+
+
+if _patch():
+    # Read by StartMoto once the server answers: proof that this file ran and patched moto.
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "patched"), "w") as f:
+        f.write("ok\n")

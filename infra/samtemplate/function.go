@@ -151,10 +151,10 @@ func (t *Template) addFunction(id, buildMethod string, globals, props *yaml.Node
 		e := HTTPEvent{Name: name, API: he.APIID.Target, Path: he.Path, Method: strings.ToUpper(he.Method),
 			Authorizer: he.Auth.Authorizer}
 		if he.APIID.Fn != FnRef {
-			t.problem(id, "event %s: ApiId %s is not a !Ref to an AWS::Serverless::HttpApi", name, he.APIID)
+			t.problems.add(id, "event %s: ApiId %s is not a !Ref to an AWS::Serverless::HttpApi", name, he.APIID)
 		}
 		if e.Path == "" || e.Method == "" {
-			t.problem(id, "event %s: Path and Method must be set together", name)
+			t.problems.add(id, "event %s: Path and Method must be set together", name)
 		}
 		f.Events = append(f.Events, e)
 	}

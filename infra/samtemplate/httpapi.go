@@ -102,7 +102,7 @@ func (t *Template) addHTTPAPI(id string, props *yaml.Node) error {
 		a := &Authorizer{Name: name}
 		switch {
 		case ra.JwtConfiguration != nil && ra.FunctionArn != nil:
-			t.problem(id, "authorizer %s has both JwtConfiguration and FunctionArn", name)
+			t.problems.add(id, "authorizer %s has both JwtConfiguration and FunctionArn", name)
 		case ra.JwtConfiguration != nil:
 			a.JWT = &JWTAuthorizer{IdentitySource: ra.IdentitySource, Audience: ra.JwtConfiguration.Audience}
 			if ra.JwtConfiguration.Issuer != nil {
@@ -120,7 +120,7 @@ func (t *Template) addHTTPAPI(id string, props *yaml.Node) error {
 				a.Lambda.Function = ra.FunctionArn.Target
 			}
 		default:
-			t.problem(id, "authorizer %s has neither JwtConfiguration nor FunctionArn", name)
+			t.problems.add(id, "authorizer %s has neither JwtConfiguration nor FunctionArn", name)
 		}
 		api.Authorizers[name] = a
 	}

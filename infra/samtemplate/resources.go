@@ -42,7 +42,7 @@ func (t *Template) addTable(id string, props *yaml.Node) error {
 		tb.TTLAttribute = ttl.AttributeName
 	}
 	if p.KeySchema == nil {
-		t.problem(id, "table has no KeySchema")
+		t.problems.add(id, "table has no KeySchema")
 	}
 	var err error
 	if tb.schema, err = json.Marshal(p); err != nil {
@@ -137,7 +137,7 @@ func (t *Template) addUserPoolClient(id string, props *yaml.Node) error {
 	if pool.UserPoolID.Fn == FnRef {
 		c.UserPool = pool.UserPoolID.Target
 	} else {
-		t.problem(id, "UserPoolId %q is not a !Ref to an AWS::Cognito::UserPool", pool.UserPoolID.String())
+		t.problems.add(id, "UserPoolId %q is not a !Ref to an AWS::Cognito::UserPool", pool.UserPoolID.String())
 	}
 	t.UserPoolClients[id] = c
 	return nil

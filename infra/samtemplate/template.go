@@ -45,7 +45,7 @@ type Template struct {
 	Resources map[string]string
 
 	// problems are semantic issues noticed while parsing; Validate reports them.
-	problems []problem
+	problems problems
 }
 
 // Parameter is a template parameter; a Ref to it resolves to Default unless the caller names it.

@@ -14,8 +14,10 @@ type problem struct {
 	resource, msg string
 }
 
-func (t *Template) problem(resource, format string, args ...any) {
-	t.problems = append(t.problems, problem{resource, fmt.Sprintf(format, args...)})
+type problems []problem
+
+func (ps *problems) add(resource, format string, args ...any) {
+	*ps = append(*ps, problem{resource, fmt.Sprintf(format, args...)})
 }
 
 // Validate checks what SAM and CloudFormation would only reject at deploy time, or not at all:
@@ -25,7 +27,7 @@ func (t *Template) problem(resource, format string, args ...any) {
 // and path. It returns every problem at once, one per line, each prefixed with the resource's
 // logical id, or nil.
 func (t *Template) Validate() error {
-	v := &validator{Template: t, problems: slices.Clone(t.problems)}
+	v := &validator{t, slices.Clone(t.problems)}
 	for _, id := range slices.Sorted(maps.Keys(t.Functions)) {
 		v.function(t.Functions[id])
 	}
@@ -39,7 +41,7 @@ func (t *Template) Validate() error {
 		c := t.UserPoolClients[id]
 		v.value(id, "ClientName", c.Name)
 		if c.UserPool != "" && t.Resources[c.UserPool] != TypeUserPool {
-			v.problem(id, "UserPoolId refers to %q, which is not an AWS::Cognito::UserPool of this template", c.UserPool)
+			v.add(id, "UserPoolId refers to %q, which is not an AWS::Cognito::UserPool of this template", c.UserPool)
 		}
 	}
 	v.duplicateRoutes()
@@ -57,17 +59,13 @@ func (t *Template) Validate() error {
 // validator collects problems on a copy, so that Validate can be called more than once.
 type validator struct {
 	*Template
-	problems []problem
-}
-
-func (v *validator) problem(resource, format string, args ...any) {
-	v.problems = append(v.problems, problem{resource, fmt.Sprintf(format, args...)})
+	problems
 }
 
 func (v *validator) function(f *Function) {
 	id := f.LogicalID
 	if f.BuildMethod != "makefile" {
-		v.problem(id, "Metadata.BuildMethod is %q; every function must be built with BuildMethod: makefile", f.BuildMethod)
+		v.add(id, "Metadata.BuildMethod is %q; every function must be built with BuildMethod: makefile", f.BuildMethod)
 	}
 	for _, k := range slices.Sorted(maps.Keys(f.Environment)) {
 		v.value(id, "Environment.Variables."+k, f.Environment[k])
@@ -82,11 +80,11 @@ func (v *validator) function(f *Function) {
 		case ev.API == "":
 			// not a Ref; reported while parsing
 		case !ok:
-			v.problem(id, "event %s: ApiId refers to missing resource %q", ev.Name, ev.API)
+			v.add(id, "event %s: ApiId refers to missing resource %q", ev.Name, ev.API)
 		case typ != TypeHTTPAPI:
-			v.problem(id, "event %s: ApiId refers to %q, a %s rather than an %s", ev.Name, ev.API, typ, TypeHTTPAPI)
+			v.add(id, "event %s: ApiId refers to %q, a %s rather than an %s", ev.Name, ev.API, typ, TypeHTTPAPI)
 		case ev.Authorizer != "" && v.HTTPAPIs[ev.API].Authorizers[ev.Authorizer] == nil:
-			v.problem(id, "event %s: authorizer %q is not defined on %s", ev.Name, ev.Authorizer, ev.API)
+			v.add(id, "event %s: authorizer %q is not defined on %s", ev.Name, ev.Authorizer, ev.API)
 		}
 	}
 }
@@ -102,9 +100,9 @@ func (v *validator) httpAPI(api *HTTPAPI) {
 				v.value(id, "authorizer "+name+" audience", aud)
 			}
 		case a.Lambda != nil && a.Lambda.Function == "":
-			v.problem(id, "authorizer %s: FunctionArn %s is not !GetAtt Function.Arn", name, a.Lambda.FunctionArn)
+			v.add(id, "authorizer %s: FunctionArn %s is not !GetAtt Function.Arn", name, a.Lambda.FunctionArn)
 		case a.Lambda != nil && v.Functions[a.Lambda.Function] == nil:
-			v.problem(id, "authorizer %s: FunctionArn refers to missing function %q", name, a.Lambda.Function)
+			v.add(id, "authorizer %s: FunctionArn refers to missing function %q", name, a.Lambda.Function)
 		}
 	}
 }
@@ -118,7 +116,7 @@ func (v *validator) value(resource, where string, val Value) {
 			continue
 		}
 		if _, ok := v.Resources[r.name]; !ok {
-			v.problem(resource, "%s: %s refers to missing resource %q", where, val, r.name)
+			v.add(resource, "%s: %s refers to missing resource %q", where, val, r.name)
 		}
 	}
 }
@@ -145,6 +143,6 @@ func (v *validator) duplicateRoutes() {
 		for _, r := range rs {
 			by = append(by, r.Function+"."+r.Event+" ("+r.Path+")")
 		}
-		v.problem(rs[0].API, "route %s %s is defined more than once: %s", rs[0].Method, rs[0].Path, strings.Join(by, ", "))
+		v.add(rs[0].API, "route %s %s is defined more than once: %s", rs[0].Method, rs[0].Path, strings.Join(by, ", "))
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"codex/infra/localaws"
+	"codex/infra/localaws/localawstest"
 	"codex/pkg/dynamo"
 )
 
@@ -19,14 +19,14 @@ import (
 // server) starts on first use, so pure tests and fuzz workers do not pay for a server they never use.
 var (
 	envOnce    sync.Once
-	testEnv    *localaws.Env
+	testEnv    *localawstest.Env
 	envCleanup func()
 	envErr     error
 )
 
-func localAWS(t *testing.T) *localaws.Env {
+func localAWS(t *testing.T) *localawstest.Env {
 	t.Helper()
-	envOnce.Do(func() { testEnv, envCleanup, envErr = localaws.Setup(context.Background()) })
+	envOnce.Do(func() { testEnv, envCleanup, envErr = localawstest.Setup(context.Background()) })
 	if envErr != nil {
 		t.Fatal(envErr)
 	}

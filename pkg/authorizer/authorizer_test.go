@@ -16,16 +16,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
-	"codex/infra/localaws"
+	"codex/infra/localaws/localawstest"
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
 )
 
-var testEnv *localaws.Env
+var testEnv *localawstest.Env
 
 func TestMain(m *testing.M) {
-	env, cleanup, err := localaws.Setup(context.Background())
+	env, cleanup, err := localawstest.Setup(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

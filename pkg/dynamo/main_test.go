@@ -6,15 +6,15 @@ import (
 	"os"
 	"testing"
 
-	"codex/infra/localaws"
+	"codex/infra/localaws/localawstest"
 )
 
 // testEnv is the local AWS every test of this package runs against: moto started for the run, or
 // the endpoint in AWS_ENDPOINT_URL_DYNAMODB. Tests isolate themselves with their own tables.
-var testEnv *localaws.Env
+var testEnv *localawstest.Env
 
 func TestMain(m *testing.M) {
-	env, cleanup, err := localaws.Setup(context.Background())
+	env, cleanup, err := localawstest.Setup(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -4,9 +4,13 @@
 package proc
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -58,4 +62,20 @@ func Stop(p *os.Process, done <-chan struct{}, grace time.Duration) {
 		Kill(p)
 		<-done
 	}
+}
+
+// InterruptContext is cancelled by the first Ctrl-C or SIGTERM, on which the caller stops what it
+// started, in order. A second one exits at once (status 130): the children, in process groups of
+// their own, never see the Ctrl-C and go with their parent (DiesWithParent, or their Watchdog).
+func InterruptContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(os.Stderr, "second interrupt, exiting now")
+		os.Exit(130)
+	}()
+	return ctx, stop
 }

@@ -1,4 +1,8 @@
-package localaws
+// Package localawstest is the local AWS of tests, as net/http/httptest is for handlers: Setup points
+// the test binary at moto (started by localaws) or at the endpoints the environment names, and Env
+// creates each test's own tables, user pool and users, removed when the test ends. Only tests
+// import it, so that `make dev`'s binary does not link package testing.
+package localawstest
 
 import (
 	"context"
@@ -12,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"codex/infra/localaws"
 	"codex/infra/samtemplate"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,13 +44,13 @@ type Env struct {
 	Cognito          *cip.Client
 	Template         *samtemplate.Template
 	// Moto is the server Setup started, or nil when the environment named every endpoint.
-	Moto *Server
+	Moto *localaws.Server
 }
 
 // Setup prepares the process for tests against local AWS, typically from TestMain:
 //
 //	func TestMain(m *testing.M) {
-//		env, cleanup, err := localaws.Setup(context.Background())
+//		env, cleanup, err := localawstest.Setup(context.Background())
 //		if err != nil {
 //			fmt.Fprintln(os.Stderr, err)
 //			os.Exit(1)
@@ -104,7 +109,7 @@ func Setup(ctx context.Context) (env *Env, cleanup func(), err error) {
 	env.DynamoDBEndpoint = firstEnv(envEndpointDynamoDB, envEndpoint)
 	env.CognitoEndpoint = firstEnv(envEndpointCognito, envEndpoint)
 	if env.DynamoDBEndpoint == "" || env.CognitoEndpoint == "" {
-		srv, err := StartMoto(ctx, Options{})
+		srv, err := localaws.StartMoto(ctx, localaws.Options{})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -183,7 +188,7 @@ func findTemplate() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("localaws: no go.mod at or above the working directory, so no template.yaml")
+			return "", errors.New("localawstest: no go.mod at or above the working directory, so no template.yaml")
 		}
 		dir = parent
 	}
@@ -229,7 +234,7 @@ func (e *Env) NewTables(t testing.TB) map[string]string {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := CreateTables(ctx, e.DynamoDB, e.Template, names); err != nil {
+	if err := localaws.CreateTables(ctx, e.DynamoDB, e.Template, names); err != nil {
 		t.Fatal(err)
 	}
 	return names
@@ -241,7 +246,7 @@ func (e *Env) NewUserPool(t testing.TB) (poolID, clientID string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	poolID, clientID, err := CreateUserPool(ctx, e.Cognito, e.Template)
+	poolID, clientID, err := localaws.CreateUserPool(ctx, e.Cognito, e.Template)
 	if poolID != "" {
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
