@@ -12,29 +12,18 @@ BUILD_GOARCH ?= arm64
 GOBUILD = CGO_ENABLED=0 GOOS=$(BUILD_GOOS) GOARCH=$(BUILD_GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 # ---------------------------------------------------------------------------------------------------
-# One target per function of template.yaml, named build-<LogicalId> as SAM's makefile build method
-# expects. SAM sets ARTIFACTS_DIR; `make build` sets it to bin/<LogicalId>.
-build-AuthorizerFunction:     ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
-build-CreateProjectFunction:  ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-project
-build-ListProjectsFunction:   ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-projects
-build-CreateKeyFunction:      ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-key
-build-ListKeysFunction:       ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-keys
-build-DeleteKeyFunction:      ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/delete-key
-build-WhoamiFunction:         ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/whoami
-build-CreateCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-checkout
-build-GetCheckoutFunction:    ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/get-checkout
-build-ListCheckoutsFunction:  ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-checkouts
-build-CreateButtonFunction:   ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-button
-build-ListButtonsFunction:    ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/list-buttons
-build-DeleteButtonFunction:   ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/delete-button
-build-PublicGetButtonFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/public-get-button
-build-PublicCreateCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/public-create-checkout
-build-PublicGetCheckoutFunction: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/public-get-checkout
+# build-<LogicalId> builds a function of template.yaml, as SAM's makefile build method runs it (SAM
+# sets ARTIFACTS_DIR; `make build` sets it to bin/<LogicalId>). The code is functions/<name>, the
+# logical id without "Function" in kebab case: CreateCheckoutFunction is functions/create-checkout.
+function_dir = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
+build-%: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(call function_dir,$*)
 
-# The function list is read from the targets above, so there is no second list to keep in step.
-FUNCTIONS := $(shell sed -n 's/^build-\([A-Za-z0-9]*\):.*/\1/p' $(firstword $(MAKEFILE_LIST)))
+# The functions are the AWS::Serverless::Function resources of template.yaml, its one list of them;
+# infra/checks checks that this reads the same list as the template's parser.
+FUNCTIONS := $(shell awk '/^  [A-Za-z0-9]+:$$/ { id = substr($$1, 1, length($$1) - 1) } \
+  /^    Type: AWS::Serverless::Function$$/ { print id }' $(dir $(firstword $(MAKEFILE_LIST)))template.yaml)
 
-.PHONY: help build test lint unit fuzz cfn-lint tidy-check clean
+.PHONY: help build functions test lint unit fuzz cfn-lint tidy-check clean
 
 # make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock, stack.json
 # and the bootstraps it builds (for this machine's OS and architecture, not Lambda's linux/arm64);
@@ -56,6 +45,9 @@ help: ## list the targets
 
 build: ## build every function for Lambda (linux/arm64) into bin/<LogicalId>/bootstrap
 	@set -e; for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=$(CURDIR)/bin/$$f; done
+
+# The function list, for infra/checks.
+functions: ; @echo $(FUNCTIONS)
 
 test: lint unit fuzz ## lint, every test (each starts and stops its own moto), a short run of every fuzz target
 

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
-
-	"codex/infra/samtemplate"
 )
 
 func load(t *testing.T) *Validator {
@@ -19,67 +17,6 @@ func load(t *testing.T) *Validator {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// TestRoutesMatchTemplate: the document describes exactly template.yaml's routes, with the
-// credential each route's authorizer takes (public routes: none).
-func TestRoutesMatchTemplate(t *testing.T) {
-	v := load(t)
-	tpl, err := samtemplate.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tpl.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	wantScheme := map[string]string{"DashboardAuthorizer": "dashboardToken", "ApiKeyAuthorizer": "apiKey", "": ""}
-
-	inTemplate := map[string]samtemplate.Route{}
-	for _, r := range tpl.Routes() {
-		inTemplate[r.Method+" "+r.Path] = r
-	}
-	inDoc := map[string]Operation{}
-	for _, op := range Operations(v.Doc()) {
-		inDoc[op.Method+" "+op.Path] = op
-	}
-	for k, r := range inTemplate {
-		op, ok := inDoc[k]
-		if !ok {
-			t.Errorf("template.yaml route %s (%s) is not in openapi.yaml", k, r.Function)
-			continue
-		}
-		scheme, known := wantScheme[r.Authorizer]
-		if !known {
-			t.Errorf("%s: authorizer %q has no security scheme in this test", k, r.Authorizer)
-			continue
-		}
-		if op.Op.Security == nil {
-			t.Errorf("%s: openapi.yaml must state its security explicitly", k)
-			continue
-		}
-		var got []string
-		for _, req := range *op.Op.Security {
-			for name := range req {
-				got = append(got, name)
-			}
-		}
-		want := []string{}
-		if scheme != "" {
-			want = []string{scheme}
-		}
-		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
-			t.Errorf("%s: security %v, want %v (authorizer %q)", k, got, want, r.Authorizer)
-		}
-		// Public routes are served by PublicApi, at another base URL.
-		if public := r.API == "PublicApi"; public != (op.Item.Servers != nil) {
-			t.Errorf("%s on %s: path-level servers %v", k, r.API, op.Item.Servers)
-		}
-	}
-	for k := range inDoc {
-		if _, ok := inTemplate[k]; !ok {
-			t.Errorf("openapi.yaml describes %s, which template.yaml does not route", k)
-		}
-	}
 }
 
 // TestDocumentConventions: every operation is fully described and every error answer is the

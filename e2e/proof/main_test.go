@@ -110,6 +110,10 @@ func checkLogs(code int) int {
 			}
 		}
 	}
+	for _, line := range requestIDKeys() {
+		fmt.Fprintf(os.Stderr, "FAIL: a function's log line names its request id other than request_id alone: %s\n", line)
+		code = 1
+	}
 	if leaks := secretsInLogs(); len(leaks) > 0 {
 		fmt.Fprintln(os.Stderr, "FAIL: credentials in the stack's logs:")
 		for _, l := range leaks {
@@ -206,6 +210,28 @@ func functionsLogged() map[string]bool {
 		}
 	}
 	return seen
+}
+
+// requestIDKeys returns the functions' log lines that carry a request id under another key than
+// request_id (Lambda's requestId, say): one key finds every line of a request.
+func requestIDKeys() []string {
+	var bad []string
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		var rec struct {
+			Function string
+			Log      map[string]any
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.Function == "" || rec.Log == nil {
+			continue
+		}
+		for k := range rec.Log {
+			if k != "request_id" && strings.Contains(strings.ToLower(strings.ReplaceAll(k, "_", "")), "requestid") {
+				bad = append(bad, line)
+				break
+			}
+		}
+	}
+	return bad
 }
 
 // ---------------------------------------------------------------------------------------------

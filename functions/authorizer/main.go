@@ -1,24 +1,6 @@
-// Command authorizer is the merchant API's Lambda authorizer; see template.yaml and package
-// codex/pkg/authorizer.
+// Command authorizer is AuthorizerFunction of template.yaml; see codex/pkg/registry.
 package main
 
-import (
-	"context"
-	"os"
+import "codex/pkg/registry"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"codex/pkg/authorizer"
-	"codex/pkg/dynamo"
-)
-
-func main() {
-	log := lambdacontext.NewLogger()
-	store, err := dynamo.Open(context.Background())
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(authorizer.Handler{Keys: store, Log: log}.Handle)
-}
+func main() { registry.Main(registry.Authorizer) }

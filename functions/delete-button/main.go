@@ -1,24 +1,6 @@
-// Command delete-button is a Lambda function; see template.yaml for its route and permissions.
+// Command delete-button is DeleteButtonFunction of template.yaml; see codex/pkg/registry.
 package main
 
-import (
-	"context"
-	"os"
-	"time"
+import "codex/pkg/registry"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"codex/pkg/api"
-	"codex/pkg/dynamo"
-)
-
-func main() {
-	log := lambdacontext.NewLogger()
-	store, err := dynamo.Open(context.Background())
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(api.Handler(log, api.DeleteButton{Projects: store, Buttons: store, Now: time.Now}))
-}
+func main() { registry.Main(registry.DeleteButton) }

@@ -1,29 +1,6 @@
-// Command get-checkout is a Lambda function; see template.yaml for its route and permissions.
+// Command get-checkout is GetCheckoutFunction of template.yaml; see codex/pkg/registry.
 package main
 
-import (
-	"context"
-	"os"
-	"time"
+import "codex/pkg/registry"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"codex/pkg/api"
-	"codex/pkg/dynamo"
-)
-
-func main() {
-	log := lambdacontext.NewLogger()
-	pageURL, err := api.CheckoutPageURL(os.Getenv("CHECKOUT_BASE_URL"))
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	store, err := dynamo.Open(context.Background())
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(api.Handler(log, api.GetCheckout{Checkouts: api.Checkouts{Store: store, Now: time.Now, PageURL: pageURL}}))
-}
+func main() { registry.Main(registry.GetCheckout) }

@@ -1,23 +1,6 @@
-// Command list-keys is a Lambda function; see template.yaml for its route and permissions.
+// Command list-keys is ListKeysFunction of template.yaml; see codex/pkg/registry.
 package main
 
-import (
-	"context"
-	"os"
+import "codex/pkg/registry"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"codex/pkg/api"
-	"codex/pkg/dynamo"
-)
-
-func main() {
-	log := lambdacontext.NewLogger()
-	store, err := dynamo.Open(context.Background())
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(api.Handler(log, api.ListKeys{Projects: store, Keys: store}))
-}
+func main() { registry.Main(registry.ListKeys) }

@@ -1,14 +1,6 @@
-// Command whoami is GET /v1/whoami; see template.yaml. It needs no AWS client: the authorizer has
-// already resolved the key.
+// Command whoami is WhoamiFunction of template.yaml; see codex/pkg/registry.
 package main
 
-import (
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+import "codex/pkg/registry"
 
-	"codex/pkg/api"
-)
-
-func main() {
-	lambda.Start(api.Handler(lambdacontext.NewLogger(), api.Whoami{}))
-}
+func main() { registry.Main(registry.Whoami) }

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"codex/infra/capacity"
 	"codex/infra/samtemplate"
-	"codex/pkg/dynamo/capacity"
 )
 
 // opCapacity is one DynamoDB call of a request and its capacity by DynamoDB's documented rules, for

@@ -14,13 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"codex/infra/capacity"
 	"codex/infra/devstack"
 	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
-	"codex/pkg/dynamo/capacity"
 )
 
 // routeResult is one route's warm latency through the gateway, its floor, and its capacity.
@@ -280,9 +280,6 @@ func pacing(tpl *samtemplate.Template, key string) (time.Duration, error) {
 			return 0, nil
 		}
 		rs := api.DefaultRouteSettings
-		if s, ok := api.RouteSettings[key]; ok {
-			rs = &s
-		}
 		if rs == nil || rs.ThrottlingRateLimit == nil || *rs.ThrottlingRateLimit <= 0 {
 			return 0, nil
 		}

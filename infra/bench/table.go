@@ -176,7 +176,7 @@ func (r *results) notes() []string {
 			r.cfg.warmup, r.cfg.requests),
 		"Capacity: the operations and item sizes are measured in this run (the checked floor call, made with " +
 			"ReturnConsumedCapacity=INDEXES); " +
-			"the units are computed from them by DynamoDB's documented rules (pkg/dynamo/capacity: a write 1 WCU per KB on the table " +
+			"the units are computed from them by DynamoDB's documented rules (infra/capacity: a write 1 WCU per KB on the table " +
 			"and on each GSI holding the item, a read 1 RCU per 4 KB of the whole item, half when eventually consistent), as " +
 			"docs/dynamodb-costs.md does. moto's own figures are placeholders (1 per PutItem, 0.5 per GetItem whatever the size or " +
 			"consistency) and shown only as reported; real ones need real DynamoDB (docs/dynamodb-costs.md, \"Measuring\").",

@@ -35,6 +35,18 @@ func makeArgs(root, logicalID, artifactsDir string) []string {
 		"ARTIFACTS_DIR=" + artifactsDir, "BUILD_GOOS=" + runtime.GOOS, "BUILD_GOARCH=" + runtime.GOARCH}
 }
 
+// checkRegistered reports every function without an entry in the registry, with the routes that
+// need it.
+func checkRegistered(fns []string, usedBy map[string][]string, registered func(string) bool) error {
+	var problems []error
+	for _, fn := range fns {
+		if !registered(fn) {
+			problems = append(problems, fmt.Errorf("function %s (%s) has no entry in pkg/registry", fn, strings.Join(usedBy[fn], ", ")))
+		}
+	}
+	return errors.Join(problems...)
+}
+
 // checkTargets reports every function without a build-<LogicalId> target, with the routes that
 // need it, before anything slow starts.
 func checkTargets(ctx context.Context, root string, fns []string, usedBy map[string][]string) error {

@@ -26,6 +26,7 @@ import (
 	"codex/infra/gateway"
 	"codex/infra/localaws"
 	"codex/infra/samtemplate"
+	"codex/pkg/registry"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -57,6 +58,9 @@ type Options struct {
 	FunctionDynamoDBEndpoint string
 	// Log receives progress, the gateway's access log and the functions' output.
 	Log *slog.Logger
+	// Registered reports whether a logical id has an entry in the function registry, without which
+	// its bootstrap would have no handler; default: pkg/registry's. Tests of other modules set it.
+	Registered func(logicalID string) bool
 }
 
 // Stack is a running local stack.
@@ -98,6 +102,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registered == nil {
+		opts.Registered = func(id string) bool { _, ok := registry.Lookup(id); return ok }
 	}
 	log := opts.Log
 	s = &Stack{log: log, stateDir: opts.StateDir, pools: map[string]*gateway.RIEPool{}}
@@ -144,6 +151,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	s.URL = s.APIs[apis[0]]
 	fns, usedBy, err := servedFunctions(tpl)
 	if err != nil {
+		return s, err
+	}
+	if err := checkRegistered(fns, usedBy, opts.Registered); err != nil {
 		return s, err
 	}
 	if err := checkTargets(ctx, opts.Root, fns, usedBy); err != nil {
@@ -210,10 +220,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	endpoint := s.moto.Endpoint()
 	var handlers []http.Handler
-	for _, id := range apis {
+	for i, id := range apis {
 		gw, err := gateway.New(gateway.Config{
 			Template:  tpl,
 			API:       id,
+			Addr:      listeners[i].Addr().String(),
 			Functions: invokers,
 			Names:     names,
 			Region:    opts.Region,

@@ -57,6 +57,9 @@ build-AuthFunction: ; go build -o $(ARTIFACTS_DIR)/bootstrap ./functions/auth
 build-GhostFunction: ; go build -o $(ARTIFACTS_DIR)/bootstrap ./functions/ghost
 `
 
+// fixtureRegistered is the fixture module's registry: its two functions.
+func fixtureRegistered(id string) bool { return id == "AuthFunction" || id == "GhostFunction" }
+
 // TestTemplateMistakesStopTheStart checks that `make dev` refuses to start on a template mistake
 // with a message naming it, and leaves nothing running.
 func TestTemplateMistakesStopTheStart(t *testing.T) {
@@ -72,13 +75,15 @@ func TestTemplateMistakesStopTheStart(t *testing.T) {
 		{"no function folder", strings.Replace(fixtureTemplate, "AUTHORIZER", "Key", 1), fixtureMakefile,
 			[]string{"building function GhostFunction (route GET /ghost) failed", "functions/ghost",
 				"building function AuthFunction (authorizer Key) failed"}},
+		{"no registry entry", strings.Replace(strings.Replace(fixtureTemplate, "AUTHORIZER", "Key", 1), "GhostFunction", "UnlistedFunction", 1),
+			fixtureMakefile, []string{"function UnlistedFunction (route GET /ghost) has no entry in pkg/registry"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			root := fixtureRoot(t, c.template, c.makefile)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			s, err := Start(ctx, Options{Root: root, Addr: "127.0.0.1:0", CacheDir: filepath.Join(t.TempDir(), "bin")})
+			s, err := Start(ctx, Options{Root: root, Addr: "127.0.0.1:0", CacheDir: filepath.Join(t.TempDir(), "bin"), Registered: fixtureRegistered})
 			if err == nil {
 				s.Close()
 				t.Fatal("Start succeeded")
@@ -104,7 +109,7 @@ func TestPortInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	root := fixtureRoot(t, strings.Replace(fixtureTemplate, "AUTHORIZER", "Key", 1), fixtureMakefile)
-	_, err = Start(context.Background(), Options{Root: root, Addr: ln.Addr().String()})
+	_, err = Start(context.Background(), Options{Root: root, Addr: ln.Addr().String(), Registered: fixtureRegistered})
 	if err == nil || !strings.Contains(err.Error(), "cannot serve Api on "+ln.Addr().String()) {
 		t.Errorf("Start on a taken port: %v", err)
 	}

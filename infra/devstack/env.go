@@ -44,7 +44,7 @@ func localNames(tpl *samtemplate.Template, region string, tables map[string]stri
 		n[id] = id
 		n[id+".Arn"] = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, accountID, id)
 	}
-	apiIDs = map[string]string{samtemplate.ImplicitHTTPAPI: strings.ToLower(samtemplate.ImplicitHTTPAPI)}
+	apiIDs = map[string]string{}
 	for id := range tpl.HTTPAPIs {
 		apiIDs[id] = strings.ToLower(id)
 	}

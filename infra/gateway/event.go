@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -60,11 +59,10 @@ type requestInfo struct {
 	id     string
 	now    time.Time
 	method string
-	// rawPath is the path as the client escaped it, which routing splits into segments. path is
-	// it decoded, which is what an HTTP API puts in the events' rawPath and requestContext.http.path
-	// as projects that captured live events report (a %2F arrives as /: honojs/hono#2156,
-	// Worklytics/psoxy#827, middleapi/standard-server#93); not checked on AWS from here.
-	rawPath  string
+	// path is the request's path decoded, which is what an HTTP API puts in the events' rawPath
+	// and requestContext.http.path as projects that captured live events report (a %2F arrives as
+	// /: honojs/hono#2156, Worklytics/psoxy#827, middleapi/standard-server#93); not checked on AWS
+	// from here. Routing uses the escaped path, so an encoded slash stays inside its segment.
 	path     string
 	rawQuery string
 	headers  map[string]string // lower-cased names, repeated headers joined with commas
@@ -80,7 +78,6 @@ func newRequestInfo(r *http.Request, id string, now time.Time, body []byte) *req
 		id:       id,
 		now:      now,
 		method:   r.Method,
-		rawPath:  r.URL.EscapedPath(),
 		path:     r.URL.Path,
 		rawQuery: r.URL.RawQuery,
 		headers:  map[string]string{},
@@ -122,13 +119,8 @@ func newRequestInfo(r *http.Request, id string, now time.Time, body []byte) *req
 	}
 	if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && len(q) > 0 {
 		ri.query = map[string]string{}
-		keys := make([]string, 0, len(q))
-		for k := range q {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			ri.query[k] = strings.Join(q[k], ",")
+		for k, vs := range q {
+			ri.query[k] = strings.Join(vs, ",")
 		}
 	}
 	return ri

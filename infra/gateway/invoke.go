@@ -20,11 +20,3 @@ type Invocation struct {
 	// "Unhandled" when the function returned an error, panicked, exited or timed out.
 	FunctionError string
 }
-
-// InvokerFunc adapts a function to Invoker; tests use it for fake functions.
-type InvokerFunc func(ctx context.Context, payload []byte) (Invocation, error)
-
-// Invoke calls f.
-func (f InvokerFunc) Invoke(ctx context.Context, payload []byte) (Invocation, error) {
-	return f(ctx, payload)
-}

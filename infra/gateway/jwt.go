@@ -20,10 +20,9 @@ import (
 
 // jwtAuthorizer checks a bearer token the way an HTTP API JWT authorizer does: an RSA signature by
 // a key of the issuer's JWKS, the exact issuer, an audience (aud of an ID token, client_id of an
-// access token) from the configured list, exp, nbf and iat; then the route's scopes, if any.
+// access token) from the configured list, exp, nbf and iat.
 type jwtAuthorizer struct {
-	name     string
-	source   identitySource
+	header   string // the identity source, $request.header.<header>
 	issuer   string
 	audience []string
 	keys     *jwksCache
@@ -33,20 +32,6 @@ type jwtAuthorizer struct {
 // jwtAlgorithms are the algorithms API Gateway's JWT authorizer accepts: RSA only.
 var jwtAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512}
 
-// authError is a request the gateway refuses itself. reason is for the log only: it names the
-// check that failed and never contains the credential.
-type authError struct {
-	status int
-	reason string
-	header http.Header
-}
-
-func (e *authError) Error() string { return e.reason }
-
-func unauthorized(reason string) *authError {
-	return &authError{status: http.StatusUnauthorized, reason: reason}
-}
-
 // invalidToken is a 401 with the www-authenticate header API Gateway's JWT authorizer sends.
 func invalidToken(format string, args ...any) *authError {
 	reason := fmt.Sprintf(format, args...)
@@ -55,10 +40,10 @@ func invalidToken(format string, args ...any) *authError {
 	return &authError{status: http.StatusUnauthorized, reason: "jwt: " + reason, header: h}
 }
 
-func (a *jwtAuthorizer) authorize(ctx context.Context, ri *requestInfo, routeScopes []string) (*events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription, *authError) {
-	raw, ok := a.source.value(ri)
-	if !ok {
-		return nil, unauthorized("jwt: no token in " + a.source.expr)
+func (a *jwtAuthorizer) authorize(ctx context.Context, ri *requestInfo) (*events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription, *authError) {
+	raw := ri.headers[strings.ToLower(a.header)]
+	if raw == "" {
+		return nil, unauthorized("jwt: no token in the " + a.header + " header")
 	}
 	// The bearer scheme is optional, as with API Gateway.
 	if scheme, rest, found := strings.Cut(raw, " "); found && strings.EqualFold(scheme, "Bearer") {
@@ -98,13 +83,7 @@ func (a *jwtAuthorizer) authorize(ctx context.Context, ri *requestInfo, routeSco
 		return nil, invalidToken("the token was issued in the future")
 	}
 
-	scopes := tokenScopes(claims)
-	if len(routeScopes) > 0 && !slices.ContainsFunc(routeScopes, func(s string) bool { return slices.Contains(scopes, s) }) {
-		h := http.Header{}
-		h.Set("Www-Authenticate", fmt.Sprintf(`Bearer scope=%q error="insufficient_scope" error_description="the token does not have the scopes the route requires"`, strings.Join(routeScopes, " ")))
-		return nil, &authError{status: http.StatusForbidden, reason: "jwt: insufficient scope", header: h}
-	}
-	out := &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{}, Scopes: scopes}
+	out := &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{}, Scopes: tokenScopes(claims)}
 	for k, v := range claims {
 		out.Claims[k] = claimString(v)
 	}

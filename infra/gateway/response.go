@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
 // httpResponse is a function's answer after API Gateway's payload 2.0 interpretation.
@@ -144,6 +143,3 @@ func (resp *httpResponse) write(w http.ResponseWriter) {
 func isStatusWithoutBody(status int) bool {
 	return status == http.StatusNoContent || status == http.StatusNotModified || (status >= 100 && status < 200)
 }
-
-// joinHeader renders a configured list for a CORS header.
-func joinHeader(vs []string) string { return strings.Join(vs, ",") }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -194,7 +195,7 @@ func TestGatewayOverEmulator(t *testing.T) {
 	for id := range tpl.Functions {
 		functions[id] = p
 	}
-	gw, err := New(Config{Template: tpl, Functions: functions, IntegrationTimeout: 4 * time.Second,
+	gw, err := New(Config{Template: tpl, API: "Api", Addr: testAddr, Functions: functions, IntegrationTimeout: 4 * time.Second,
 		Names: map[string]string{"UserPool": testPool, "UserPoolClient": testClient}})
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +215,7 @@ func TestGatewayOverEmulator(t *testing.T) {
 	}
 	for _, c := range cases {
 		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, httptest.NewRequest("GET", "/fail?do="+c.do, nil))
+		gw.ServeHTTP(rec, testRequest("/fail?do="+c.do))
 		if rec.Code != c.status || !strings.HasPrefix(rec.Body.String(), c.body) {
 			t.Errorf("do=%s: %d %s, want %d %s", c.do, rec.Code, rec.Body, c.status, c.body)
 		}
@@ -223,13 +224,13 @@ func TestGatewayOverEmulator(t *testing.T) {
 	// The function's own timeout, shorter than the integration's, is a function error: 500.
 	short := newTestPool(t, time.Second, 1)
 	functions["FailFunction"] = short
-	gw, err = New(Config{Template: tpl, Functions: functions, IntegrationTimeout: 8 * time.Second,
+	gw, err = New(Config{Template: tpl, API: "Api", Addr: testAddr, Functions: functions, IntegrationTimeout: 8 * time.Second,
 		Names: map[string]string{"UserPool": testPool, "UserPoolClient": testClient}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	gw.ServeHTTP(rec, httptest.NewRequest("GET", "/fail?do=sleep", nil))
+	gw.ServeHTTP(rec, testRequest("/fail?do=sleep"))
 	if rec.Code != 500 {
 		t.Errorf("function timeout: %d %s, want 500", rec.Code, rec.Body)
 	}
@@ -288,4 +289,10 @@ func TestRIEPoolWatchdogs(t *testing.T) {
 			t.Errorf("process %d survived Close", pid)
 		}
 	}
+}
+
+func testRequest(target string) *http.Request {
+	req := httptest.NewRequest("GET", target, nil)
+	req.Host = testAddr
+	return req
 }

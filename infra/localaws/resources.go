@@ -89,17 +89,13 @@ func CreateUserPool(ctx context.Context, client *cip.Client, tpl *samtemplate.Te
 	for _, a := range pool.AutoVerifiedAttributes {
 		pin.AutoVerifiedAttributes = append(pin.AutoVerifiedAttributes, ciptypes.VerifiedAttributeType(a))
 	}
-	for _, a := range pool.UsernameAttributes {
-		pin.UsernameAttributes = append(pin.UsernameAttributes, ciptypes.UsernameAttributeType(a))
-	}
 	if pp := pool.PasswordPolicy; pp != nil {
 		pin.Policies = &ciptypes.UserPoolPolicyType{PasswordPolicy: &ciptypes.PasswordPolicyType{
-			MinimumLength:                 aws.Int32(int32(pp.MinimumLength)),
-			RequireLowercase:              pp.RequireLowercase,
-			RequireUppercase:              pp.RequireUppercase,
-			RequireNumbers:                pp.RequireNumbers,
-			RequireSymbols:                pp.RequireSymbols,
-			TemporaryPasswordValidityDays: int32(pp.TemporaryPasswordValidityDays),
+			MinimumLength:    aws.Int32(int32(pp.MinimumLength)),
+			RequireLowercase: pp.RequireLowercase,
+			RequireUppercase: pp.RequireUppercase,
+			RequireNumbers:   pp.RequireNumbers,
+			RequireSymbols:   pp.RequireSymbols,
 		}}
 	}
 	pout, err := client.CreateUserPool(ctx, pin)
@@ -113,14 +109,10 @@ func CreateUserPool(ctx context.Context, client *cip.Client, tpl *samtemplate.Te
 		ClientName:                 aws.String(clientName),
 		GenerateSecret:             c.GenerateSecret,
 		PreventUserExistenceErrors: ciptypes.PreventUserExistenceErrorTypes(c.PreventUserExistenceErrors),
-		RefreshTokenValidity:       int32(c.RefreshTokenValidity),
-	}
-	// Cognito lets a client without ReadAttributes read every attribute, so deployed ID tokens
-	// carry email; moto 5.2.1 puts only the listed attributes into ID tokens. Listing the
-	// standard attributes restores the deployed behaviour.
-	cin.ReadAttributes = c.ReadAttributes
-	if cin.ReadAttributes == nil {
-		cin.ReadAttributes = standardAttributes
+		// The template's client sets no ReadAttributes, so Cognito lets it read every attribute
+		// and deployed ID tokens carry email; moto 5.2.1 puts only the listed attributes into ID
+		// tokens. Listing the standard attributes restores the deployed behaviour.
+		ReadAttributes: standardAttributes,
 	}
 	if c.AccessTokenValidity > 0 {
 		cin.AccessTokenValidity = aws.Int32(int32(c.AccessTokenValidity))
@@ -130,9 +122,8 @@ func CreateUserPool(ctx context.Context, client *cip.Client, tpl *samtemplate.Te
 	}
 	if u := c.TokenValidityUnits; u != (samtemplate.TokenValidityUnits{}) {
 		cin.TokenValidityUnits = &ciptypes.TokenValidityUnitsType{
-			AccessToken:  ciptypes.TimeUnitsType(u.AccessToken),
-			IdToken:      ciptypes.TimeUnitsType(u.IDToken),
-			RefreshToken: ciptypes.TimeUnitsType(u.RefreshToken),
+			AccessToken: ciptypes.TimeUnitsType(u.AccessToken),
+			IdToken:     ciptypes.TimeUnitsType(u.IDToken),
 		}
 	}
 	for _, f := range c.ExplicitAuthFlows {

@@ -69,12 +69,6 @@ func TestValidateProblems(t *testing.T) {
 		{"undefined authorizer",
 			fn("PostFn", `      Events: {Post: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /things, Method: POST, Auth: {Authorizer: Cognito}}}}`),
 			`PostFn: event Post: authorizer "Cognito" is not defined on Api`},
-		{"authorizer on the implicit API",
-			fn("PostFn", `      Events: {Post: {Type: HttpApi, Properties: {Path: /things, Method: POST, Auth: {Authorizer: Jwt}}}}`),
-			`PostFn: event Post: authorizer "Jwt" is not defined on ServerlessHttpApi`},
-		{"NONE without a default authorizer",
-			fn("PostFn", `      Events: {Post: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /things, Method: POST, Auth: {Authorizer: NONE}}}}`),
-			`PostFn: event Post: Authorizer NONE is only valid when Api has a DefaultAuthorizer`},
 		{"ApiId to a missing resource",
 			fn("PostFn", `      Events: {Post: {Type: HttpApi, Properties: {ApiId: !Ref Apii, Path: /things, Method: POST}}}`),
 			`PostFn: event Post: ApiId refers to missing resource "Apii"`},
@@ -115,11 +109,6 @@ func TestValidateProblems(t *testing.T) {
 		{"Path without Method",
 			fn("PostFn", `      Events: {Post: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /p}}}`),
 			`PostFn: event Post: Path and Method must be set together`},
-		{"undefined DefaultAuthorizer", `
-  Api2:
-    Type: AWS::Serverless::HttpApi
-    Properties: {Auth: {DefaultAuthorizer: Nope}}`,
-			`Api2: DefaultAuthorizer "Nope" is not defined in Auth.Authorizers`},
 		{"client of a missing pool", `
   Client:
     Type: AWS::Cognito::UserPoolClient
@@ -167,6 +156,8 @@ func fnBlock(name, props string) string {
 	return "\n  " + name + ":\n    Type: AWS::Serverless::Function\n    Metadata: {BuildMethod: makefile}\n    Properties:\n" + props
 }
 
+// TestLongFormIntrinsics: a template in JSON, or YAML written with the long forms, reads as the
+// short forms do.
 func TestLongFormIntrinsics(t *testing.T) {
 	tpl := parse(t, `{
   "Parameters": {"Stage": {"Type": "String", "Default": "qa"}},
@@ -178,13 +169,11 @@ func TestLongFormIntrinsics(t *testing.T) {
       "Properties": {
         "Environment": {"Variables": {
           "REF": {"Ref": "Table"},
-          "ATT_LIST": {"Fn::GetAtt": ["Table", "Arn"]},
-          "ATT_STR": {"Fn::GetAtt": "Table.StreamArn"},
+          "ATT": {"Fn::GetAtt": "Table.StreamArn"},
           "SUB": {"Fn::Sub": "${Table}-${Stage}-${AWS::Region}"},
-          "SUB_VARS": {"Fn::Sub": ["${Name}/${Table.Arn}/${!Literal}", {"Name": {"Ref": "Stage"}}]},
           "PLAIN": "x"
         }},
-        "Policies": [{"Statement": {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}}}]
+        "Policies": [{"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": "Table.Arn"}}]}]
       }
     }
   }
@@ -194,43 +183,28 @@ func TestLongFormIntrinsics(t *testing.T) {
 	}
 	env := tpl.Functions["Fn"].Environment
 	want := map[string]Value{
-		"REF":      {Fn: FnRef, Target: "Table"},
-		"ATT_LIST": {Fn: FnGetAtt, Target: "Table", Attribute: "Arn"},
-		"ATT_STR":  {Fn: FnGetAtt, Target: "Table", Attribute: "StreamArn"},
-		"SUB":      {Fn: FnSub, Template: "${Table}-${Stage}-${AWS::Region}"},
-		"PLAIN":    {Literal: "x"},
+		"REF":   {Fn: FnRef, Target: "Table"},
+		"ATT":   {Fn: FnGetAtt, Target: "Table", Attribute: "StreamArn"},
+		"SUB":   {Fn: FnSub, Template: "${Table}-${Stage}-${AWS::Region}"},
+		"PLAIN": {Literal: "x"},
 	}
 	for k, w := range want {
-		if env[k].Fn != w.Fn || env[k].Target != w.Target || env[k].Attribute != w.Attribute ||
-			env[k].Template != w.Template || env[k].Literal != w.Literal {
+		if env[k] != w {
 			t.Errorf("%s = %#v, want %#v", k, env[k], w)
 		}
 	}
-	sv := env["SUB_VARS"]
-	if sv.Fn != FnSub || !sv.Vars["Name"].IsRef("Stage") {
-		t.Errorf("SUB_VARS = %#v", sv)
-	}
-	if got := sv.References(); !slices.Equal(got, []string{"Table", "Stage"}) {
-		t.Errorf("SUB_VARS references = %v", got)
-	}
 
-	names := map[string]string{"Table": "local-table", "Table.Arn": "arn:aws:dynamodb:local:table/local-table", "AWS::Region": "us-east-1"}
-	for k, w := range map[string]string{
-		"REF":      "local-table",
-		"ATT_LIST": "arn:aws:dynamodb:local:table/local-table",
-		"SUB":      "local-table-qa-us-east-1",
-		"SUB_VARS": "qa/arn:aws:dynamodb:local:table/local-table/${Literal}",
-		"PLAIN":    "x",
-	} {
+	names := map[string]string{"Table": "local-table", "AWS::Region": "us-east-1"}
+	for k, w := range map[string]string{"REF": "local-table", "SUB": "local-table-qa-us-east-1", "PLAIN": "x"} {
 		if got, err := tpl.Resolve(env[k], names); err != nil || got != w {
 			t.Errorf("Resolve(%s) = %q, %v; want %q", k, got, err, w)
 		}
 	}
-	if _, err := tpl.Resolve(env["ATT_STR"], names); err == nil || !strings.Contains(err.Error(), "Table.StreamArn") {
+	if _, err := tpl.Resolve(env["ATT"], names); err == nil || !strings.Contains(err.Error(), "Table.StreamArn") {
 		t.Errorf("Resolve of an unknown attribute: %v", err)
 	}
 	st := tpl.Functions["Fn"].Statements
-	if len(st) != 1 || !slices.Equal(st[0].Action, []string{"dynamodb:GetItem"}) || st[0].Resource[0].Target != "Table" {
+	if len(st) != 1 || !slices.Equal(st[0].Action, []string{"dynamodb:GetItem"}) || !st[0].Resource[0].IsGetAtt("Table", "Arn") {
 		t.Errorf("statements = %+v", st)
 	}
 }
@@ -245,7 +219,6 @@ Globals:
     Timeout: 10
     LoggingConfig: {LogFormat: JSON}
     Environment: {Variables: {A: global-a, B: global-b}}
-    Tags: {app: codex, team: pay}
 Resources:
   Plain:
     Type: AWS::Serverless::Function
@@ -256,10 +229,9 @@ Resources:
     Properties:
       Runtime: provided.al2
       Architectures: [x86_64]
-      MemorySize: "1024"
+      MemorySize: 1024
       LoggingConfig: {LogFormat: Text}
       Environment: {Variables: {B: fn-b, C: fn-c}}
-      Tags: {team: risk}
 `)
 	p, c := tpl.Functions["Plain"], tpl.Functions["Custom"]
 	if p.Runtime != "provided.al2023" || p.MemorySize != 256 || p.Timeout != 10 || p.LogFormat != "JSON" ||
@@ -277,12 +249,9 @@ Resources:
 	if len(env) != 3 || env["A"] != "global-a" || env["B"] != "fn-b" || env["C"] != "fn-c" {
 		t.Errorf("Custom environment = %v", env)
 	}
-	if len(c.Tags) != 2 || c.Tags["app"].Literal != "codex" || c.Tags["team"].Literal != "risk" {
-		t.Errorf("Custom tags = %v", c.Tags)
-	}
 	// Merging must not leak one function's variables into the globals or other functions.
-	if _, ok := p.Environment["C"]; ok || p.Tags["team"].Literal != "pay" {
-		t.Errorf("Plain leaked Custom's settings: %v %v", p.Environment, p.Tags)
+	if _, ok := p.Environment["C"]; ok || len(p.Environment) != 2 {
+		t.Errorf("Plain leaked Custom's settings: %v", p.Environment)
 	}
 }
 
@@ -318,10 +287,42 @@ Resources:
 		"Resources: {Fn: {Type: AWS::Serverless::Function, Properties: {Runtime: !Ref Param}}}",
 		"Resources: {Fn: {Type: AWS::Serverless::Function, Properties: {Environment: {Variables: {X: !Sub 'a-${'}}}}}}",
 		"Resources: {Fn: {Type: AWS::Serverless::Function, Properties: {Environment: {Variables: {X: !GetAtt NoDot}}}}}",
+		"Resources: {Fn: {Type: AWS::Serverless::Function, Properties: {Environment: {Variables: {X: !Sub ['${A}', {A: b}]}}}}}",
+		"Resources: {Fn: {Type: AWS::Serverless::Function, Properties: {Environment: {Variables: {X: !GetAtt [T, Arn]}}}}}",
 		"Globals: {HttpApi: {Auth: {DefaultAuthorizer: X}}}\nResources: {}",
 	} {
 		if _, err := Parse([]byte(src)); err == nil {
 			t.Errorf("Parse(%s) succeeded", src)
+		}
+	}
+}
+
+// TestUnemulatedPropertiesRefused: what the local stack would silently not do fails the parse,
+// naming the property and its line.
+func TestUnemulatedPropertiesRefused(t *testing.T) {
+	api := func(props string) string {
+		return "Resources:\n  Api:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n      " + props + "\n"
+	}
+	fn := func(props string) string {
+		return "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      " + props + "\n"
+	}
+	for src, want := range map[string]string{
+		api("Auth: {DefaultAuthorizer: Key}"):                                                                                      "line 5: DefaultAuthorizer is not emulated",
+		api("Auth: {EnableIamAuthorizer: true}"):                                                                                   "EnableIamAuthorizer is not emulated",
+		api("RouteSettings: {'GET /a': {ThrottlingBurstLimit: 1}}"):                                                                "RouteSettings is not emulated",
+		api("CorsConfiguration: {AllowOrigins: ['*'], ExposeHeaders: [x]}"):                                                        "ExposeHeaders is not emulated",
+		api("Auth: {Authorizers: {K: {FunctionArn: !GetAtt F.Arn, Identity: {QueryStrings: [k]}}}}"):                               "QueryStrings is not emulated",
+		api("Auth: {Authorizers: {J: {JwtConfiguration: {issuer: x, Audience: [y]}}}}"):                                            "Audience is not emulated",
+		fn("Events: {E: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: GET, RouteSettings: {}}}}"):                "RouteSettings is not emulated",
+		fn("Events: {E: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: GET, Auth: {AuthorizationScopes: [s]}}}}"): "AuthorizationScopes is not emulated",
+		fn("Policies: [{Statement: [{Effect: Allow, NotAction: 'dynamodb:*', Resource: '*'}]}]"):                                   "NotAction is not emulated",
+		fn("Policies: [{Statement: [{Effect: Allow, Action: 'dynamodb:GetItem', Resource: '*', Condition: {}}]}]"):                 "Condition is not emulated",
+		fn("Policies: [{DynamoDBCrudPolicy: {TableName: !Ref T}}]"):                                                                "DynamoDBCrudPolicy is not emulated",
+		fn("Policies: [AWSLambdaBasicExecutionRole]"):                                                                              "only inline policies",
+	} {
+		_, err := Parse([]byte(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%s) = %v, want %q", src, err, want)
 		}
 	}
 }
@@ -333,25 +334,19 @@ Resources:
     Type: AWS::Serverless::HttpApi
     Properties:
       Auth:
-        DefaultAuthorizer: Key
         Authorizers:
           Key:
-            FunctionArn: !Sub "${AuthFn.Arn}"
+            FunctionArn: !GetAtt AuthFn.Arn
+            EnableFunctionDefaultPermissions: true
             AuthorizerPayloadFormatVersion: 2.0
-            Identity: {Headers: Authorization}
+            Identity: {Headers: [Authorization]}
       CorsConfiguration:
         AllowOrigins: [https://dash.example]
         AllowMethods: [GET, POST]
         AllowHeaders: [authorization, content-type]
-        ExposeHeaders: [x-request-id]
         AllowCredentials: true
         MaxAge: 600
-      DefaultRouteSettings: {ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10.5}
-      RouteSettings:
-        "POST /keys": {ThrottlingBurstLimit: 2}
-  OpenApi:
-    Type: AWS::Serverless::HttpApi
-    Properties: {CorsConfiguration: true}
+      DefaultRouteSettings: {ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10.5, DetailedMetricsEnabled: true}
   AuthFn:
     Type: AWS::Serverless::Function
     Metadata: {BuildMethod: makefile}
@@ -359,14 +354,8 @@ Resources:
     Type: AWS::Serverless::Function
     Metadata: {BuildMethod: makefile}
     Properties:
-      Policies:
-        - AWSLambdaBasicExecutionRole
-        - DynamoDBCrudPolicy: {TableName: !Ref AuthFn}
-        - SQSPollerPolicy: {}
       Events:
-        Defaulted: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: get}}
-        Public: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /health, Method: any, Auth: {Authorizer: NONE}}}
-        Catchall: {Type: HttpApi, Properties: {ApiId: !Ref OpenApi}}
+        Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: get, Auth: {Authorizer: Key}}}
         Queue: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn}}
 `)
 	if err := tpl.Validate(); err != nil {
@@ -380,42 +369,13 @@ Resources:
 	}
 	c := api.CORS
 	if c == nil || !slices.Equal(c.AllowOrigins, []string{"https://dash.example"}) || !slices.Equal(c.AllowMethods, []string{"GET", "POST"}) ||
-		len(c.AllowHeaders) != 2 || len(c.ExposeHeaders) != 1 || !c.AllowCredentials || c.MaxAge == nil || *c.MaxAge != 600 {
+		len(c.AllowHeaders) != 2 || !c.AllowCredentials || c.MaxAge == nil || *c.MaxAge != 600 {
 		t.Errorf("CORS = %+v", c)
 	}
 	if d := api.DefaultRouteSettings; d == nil || *d.ThrottlingBurstLimit != 20 || *d.ThrottlingRateLimit != 10.5 {
 		t.Errorf("DefaultRouteSettings = %+v", d)
 	}
-	if rs := api.RouteSettings["POST /keys"]; rs.ThrottlingBurstLimit == nil || *rs.ThrottlingBurstLimit != 2 || rs.ThrottlingRateLimit != nil {
-		t.Errorf("RouteSettings = %+v", api.RouteSettings)
-	}
-	if c := tpl.HTTPAPIs["OpenApi"].CORS; c == nil || !slices.Equal(c.AllowOrigins, []string{"*"}) {
-		t.Errorf("CorsConfiguration: true = %+v", c)
-	}
-
-	got := map[string]Route{}
-	for _, r := range tpl.Routes() {
-		got[r.Event] = r
-	}
-	if r := got["Defaulted"]; r.Authorizer != "Key" || r.Method != "GET" {
-		t.Errorf("route without Auth should get the DefaultAuthorizer: %+v", r)
-	}
-	if r := got["Public"]; r.Authorizer != "" || r.Method != "ANY" {
-		t.Errorf("Authorizer NONE should make the route public: %+v", r)
-	}
-	if r := got["Catchall"]; r.Path != "$default" || r.Method != "ANY" || r.API != "OpenApi" {
-		t.Errorf("event without Path and Method = %+v", r)
-	}
-	if len(got) != 3 {
-		t.Errorf("routes = %v; the SQS event is not a route", got)
-	}
-
-	f := tpl.Functions["Fn"]
-	if len(f.ManagedPolicies) != 1 || f.ManagedPolicies[0].Literal != "AWSLambdaBasicExecutionRole" {
-		t.Errorf("ManagedPolicies = %v", f.ManagedPolicies)
-	}
-	if len(f.PolicyTemplates) != 2 || f.PolicyTemplates[0].Name != "DynamoDBCrudPolicy" ||
-		!f.PolicyTemplates[0].Params["TableName"].IsRef("AuthFn") || f.PolicyTemplates[1].Name != "SQSPollerPolicy" {
-		t.Errorf("PolicyTemplates = %+v", f.PolicyTemplates)
+	if r := tpl.Routes(); len(r) != 1 || r[0] != (Route{"Fn", "Get", "Api", "GET", "/a", "Key"}) {
+		t.Errorf("routes = %+v; the SQS event is not a route", r)
 	}
 }

@@ -16,273 +16,160 @@ type Function struct {
 	Runtime       string
 	Architectures []string
 	Handler       string
-	CodeURI       string
 	MemorySize    int // MB; 0 when neither the function nor Globals sets it
 	Timeout       int // seconds; 0 when unset
 	LogFormat     string
 	// Environment holds Environment.Variables; values stay typed so the local stack can put its
 	// own table names where the template says !Ref KeysTable.
 	Environment map[string]Value
-	Tags        map[string]Value
 	// BuildMethod is Metadata.BuildMethod; the project builds every function with "makefile".
 	BuildMethod string
-	// Statements are the statements of the function's inline policies, flattened in order.
+	// Statements are the statements of the function's inline policies, in order. Policies holds
+	// nothing else: SAM policy templates and managed policies fail Parse.
 	Statements []Statement
-	// PolicyTemplates are SAM policy templates (e.g. DynamoDBCrudPolicy) in Policies; they grant
-	// more than the function usually needs, which a least-privilege test wants to see.
-	PolicyTemplates []PolicyTemplate
-	// ManagedPolicies are managed policy names or ARNs listed in Policies.
-	ManagedPolicies []Value
 	// Events are the function's HttpApi events, sorted by event name. Other event types are ignored.
 	Events []HTTPEvent
 }
 
-// Statement is one IAM policy statement. NotAction and NotResource are kept because an Allow with
-// them grants almost everything, which a least-privilege check must not miss.
+// Statement is one IAM policy statement. NotAction, NotResource and Condition fail Parse.
 type Statement struct {
-	Effect      string
-	Action      []string
-	NotAction   []string
-	Resource    []Value
-	NotResource []Value
+	Effect   string
+	Action   []string
+	Resource []Value
 }
 
-// PolicyTemplate is a SAM policy template reference such as `DynamoDBReadPolicy: {TableName: ..}`.
-type PolicyTemplate struct {
-	Name   string
-	Params map[string]Value
-}
-
-// HTTPEvent is an HttpApi event of a function, as written (see Routes for the effective view).
+// HTTPEvent is an HttpApi event of a function.
 type HTTPEvent struct {
-	Name string
-	// API is the logical id ApiId refers to, or ImplicitHTTPAPI when ApiId is absent.
-	API    string
-	Path   string // "$default" when neither Path nor Method is set, as SAM does
-	Method string // upper-cased; "ANY" matches every method
-	// Authorizer is Auth.Authorizer as written: "" when absent, "NONE" to opt out of the API's
-	// DefaultAuthorizer, else an authorizer name.
-	Authorizer          string
-	AuthorizationScopes []string
-	RouteSettings       *RouteSettings
+	Name       string
+	API        string // the logical id ApiId refers to
+	Path       string
+	Method     string // upper-cased
+	Authorizer string // Auth.Authorizer; "" for a public route
 }
 
+// rawFunction holds the properties of a function and of Globals.Function. Decoding the function's
+// properties over the globals' merges them as SAM does: scalars and lists are replaced, maps merged
+// key by key.
 type rawFunction struct {
-	Runtime       *str     `yaml:"Runtime"`
-	Architectures *strList `yaml:"Architectures"`
-	Handler       *str     `yaml:"Handler"`
-	CodeURI       *str     `yaml:"CodeUri"`
-	MemorySize    *integer `yaml:"MemorySize"`
-	Timeout       *integer `yaml:"Timeout"`
+	Runtime       string   `yaml:"Runtime"`
+	Architectures []string `yaml:"Architectures"`
+	Handler       string   `yaml:"Handler"`
+	MemorySize    int      `yaml:"MemorySize"`
+	Timeout       int      `yaml:"Timeout"`
 	LoggingConfig struct {
-		LogFormat *str `yaml:"LogFormat"`
+		LogFormat string `yaml:"LogFormat"`
 	} `yaml:"LoggingConfig"`
 	Environment struct {
 		Variables map[string]Value `yaml:"Variables"`
 	} `yaml:"Environment"`
-	Tags     map[string]Value    `yaml:"Tags"`
-	Policies yaml.Node           `yaml:"Policies"`
-	Events   map[string]rawEvent `yaml:"Events"`
+	Policies []policy `yaml:"Policies"`
+	Events   map[string]struct {
+		Type       string    `yaml:"Type"`
+		Properties yaml.Node `yaml:"Properties"`
+	} `yaml:"Events"`
 }
 
-type rawEvent struct {
-	Type       str       `yaml:"Type"`
-	Properties yaml.Node `yaml:"Properties"`
+type policy struct {
+	Statement []Statement `yaml:"Statement"`
 }
 
-type rawHTTPEvent struct {
-	APIID  *Value `yaml:"ApiId"`
-	Path   str    `yaml:"Path"`
-	Method str    `yaml:"Method"`
-	Auth   struct {
-		Authorizer          str     `yaml:"Authorizer"`
-		AuthorizationScopes strList `yaml:"AuthorizationScopes"`
-	} `yaml:"Auth"`
-	RouteSettings *rawRouteSettings `yaml:"RouteSettings"`
+func (p *policy) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return errAt(n, "only inline policies ({Statement: [...]}) are read, not managed policies")
+	}
+	type plain policy
+	return strict(n, (*plain)(p))
 }
 
-type rawStatement struct {
-	Effect      str       `yaml:"Effect"`
-	Action      strList   `yaml:"Action"`
-	NotAction   strList   `yaml:"NotAction"`
-	Resource    valueList `yaml:"Resource"`
-	NotResource valueList `yaml:"NotResource"`
-}
-
-func (t *Template) addFunction(id string, r rawResource, globals *rawFunction) error {
-	var p rawFunction
-	if err := decodeProps(&r.Properties, &p); err != nil {
+func (s *Statement) UnmarshalYAML(n *yaml.Node) error {
+	var raw struct {
+		Effect   string            `yaml:"Effect"`
+		Action   oneOrMany[string] `yaml:"Action"`
+		Resource oneOrMany[Value]  `yaml:"Resource"`
+		_        any               `yaml:"Sid"`
+	}
+	if err := strict(n, &raw); err != nil {
 		return err
 	}
-	g := globals
-	if g == nil {
-		g = &rawFunction{}
+	*s = Statement{Effect: raw.Effect, Action: raw.Action, Resource: raw.Resource}
+	return nil
+}
+
+// oneOrMany is a value or a list of them, as IAM's Action and Resource allow.
+type oneOrMany[T any] []T
+
+func (l *oneOrMany[T]) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode {
+		return n.Decode((*[]T)(l))
+	}
+	*l = make(oneOrMany[T], 1)
+	return n.Decode(&(*l)[0])
+}
+
+type httpEvent struct {
+	APIID  Value     `yaml:"ApiId"`
+	Path   string    `yaml:"Path"`
+	Method string    `yaml:"Method"`
+	Auth   eventAuth `yaml:"Auth"`
+}
+
+type eventAuth struct {
+	Authorizer string `yaml:"Authorizer"`
+}
+
+func (t *Template) addFunction(id, buildMethod string, globals, props *yaml.Node) error {
+	var p rawFunction
+	if err := decodeProps(globals, &p); err != nil {
+		return err
+	}
+	if err := decodeProps(props, &p); err != nil {
+		return err
 	}
 	f := &Function{
-		LogicalID:   id,
-		Runtime:     string(pick(p.Runtime, g.Runtime)),
-		Handler:     string(pick(p.Handler, g.Handler)),
-		CodeURI:     string(pick(p.CodeURI, g.CodeURI)),
-		MemorySize:  int(pick(p.MemorySize, g.MemorySize)),
-		Timeout:     int(pick(p.Timeout, g.Timeout)),
-		LogFormat:   string(pick(p.LoggingConfig.LogFormat, g.LoggingConfig.LogFormat)),
-		Environment: mergeMaps(g.Environment.Variables, p.Environment.Variables),
-		Tags:        mergeMaps(g.Tags, p.Tags),
-		BuildMethod: string(r.Metadata.BuildMethod),
+		LogicalID:     id,
+		Runtime:       p.Runtime,
+		Architectures: p.Architectures,
+		Handler:       p.Handler,
+		MemorySize:    p.MemorySize,
+		Timeout:       p.Timeout,
+		LogFormat:     p.LoggingConfig.LogFormat,
+		Environment:   p.Environment.Variables,
+		BuildMethod:   buildMethod,
 	}
-	// SAM concatenates lists from Globals, but a function has exactly one architecture, so the
-	// function's list replaces the global one.
-	if archs := pick(p.Architectures, g.Architectures); archs != nil {
-		f.Architectures = slices.Clone(archs)
-	}
-	if err := f.addPolicies(&p.Policies); err != nil {
-		return err
+	for _, pol := range p.Policies {
+		f.Statements = append(f.Statements, pol.Statement...)
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Events)) {
 		ev := p.Events[name]
 		if ev.Type != "HttpApi" {
 			continue
 		}
-		var re rawHTTPEvent
-		if err := decodeProps(&ev.Properties, &re); err != nil {
+		var he httpEvent
+		if err := strict(&ev.Properties, &he); err != nil {
 			return err
 		}
-		he := HTTPEvent{
-			Name:                name,
-			API:                 ImplicitHTTPAPI,
-			Path:                string(re.Path),
-			Method:              strings.ToUpper(string(re.Method)),
-			Authorizer:          string(re.Auth.Authorizer),
-			AuthorizationScopes: re.Auth.AuthorizationScopes,
-			RouteSettings:       re.RouteSettings.settings(),
+		e := HTTPEvent{Name: name, API: he.APIID.Target, Path: he.Path, Method: strings.ToUpper(he.Method),
+			Authorizer: he.Auth.Authorizer}
+		if he.APIID.Fn != FnRef {
+			t.problem(id, "event %s: ApiId %s is not a !Ref to an AWS::Serverless::HttpApi", name, he.APIID)
 		}
-		if re.APIID != nil {
-			if re.APIID.Fn == FnRef {
-				he.API = re.APIID.Target
-			} else {
-				he.API = ""
-				t.problem(id, "event %s: ApiId %s is not a !Ref to an AWS::Serverless::HttpApi", name, re.APIID)
-			}
-		}
-		switch {
-		case he.Path == "" && he.Method == "":
-			he.Path, he.Method = "$default", "ANY"
-		case he.Path == "" || he.Method == "":
+		if e.Path == "" || e.Method == "" {
 			t.problem(id, "event %s: Path and Method must be set together", name)
 		}
-		f.Events = append(f.Events, he)
+		f.Events = append(f.Events, e)
 	}
 	t.Functions[id] = f
 	return nil
 }
 
-// addPolicies sorts the entries of Policies (a single entry or a list) into inline statements,
-// policy templates and managed policies.
-func (f *Function) addPolicies(n *yaml.Node) error {
-	if n.IsZero() {
-		return nil
-	}
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode && !isCustomTag(n.Tag) {
-		items = n.Content
-	}
-	for _, item := range items {
-		if item.Kind == yaml.AliasNode {
-			item = item.Alias
-		}
-		if item.Kind != yaml.MappingNode || isIntrinsicMap(item) {
-			v, err := valueFromNode(item)
-			if err != nil {
-				return err
-			}
-			f.ManagedPolicies = append(f.ManagedPolicies, v)
-			continue
-		}
-		var doc struct {
-			Statement yaml.Node `yaml:"Statement"`
-		}
-		if err := item.Decode(&doc); err != nil {
-			return err
-		}
-		if !doc.Statement.IsZero() {
-			var sts []rawStatement
-			if doc.Statement.Kind == yaml.MappingNode {
-				sts = make([]rawStatement, 1)
-				if err := doc.Statement.Decode(&sts[0]); err != nil {
-					return err
-				}
-			} else if err := doc.Statement.Decode(&sts); err != nil {
-				return err
-			}
-			for _, s := range sts {
-				f.Statements = append(f.Statements, Statement{
-					Effect:      string(s.Effect),
-					Action:      s.Action,
-					NotAction:   s.NotAction,
-					Resource:    s.Resource,
-					NotResource: s.NotResource,
-				})
-			}
-			continue
-		}
-		// Anything else is a map of policy template name to its parameters.
-		for i := 0; i+1 < len(item.Content); i += 2 {
-			pt := PolicyTemplate{Name: item.Content[i].Value}
-			if pn := item.Content[i+1]; pn.Kind == yaml.MappingNode {
-				if err := pn.Decode(&pt.Params); err != nil {
-					return err
-				}
-			}
-			f.PolicyTemplates = append(f.PolicyTemplates, pt)
-		}
-	}
-	return nil
-}
-
-// isIntrinsicMap reports the long form of an intrinsic, {"Ref": ..} or {"Fn::...": ..}.
-func isIntrinsicMap(n *yaml.Node) bool {
-	if len(n.Content) != 2 {
-		return false
-	}
-	k := n.Content[0].Value
-	return k == FnRef || strings.HasPrefix(k, "Fn::")
-}
-
-// pick returns the function's setting when present, else the global one (zero when neither).
-func pick[T any](fn, global *T) T {
-	if fn != nil {
-		return *fn
-	}
-	if global != nil {
-		return *global
-	}
-	var zero T
-	return zero
-}
-
-// mergeMaps merges key by key, the function's entries winning, as SAM merges Globals maps.
-func mergeMaps(global, fn map[string]Value) map[string]Value {
-	if global == nil && fn == nil {
-		return nil
-	}
-	out := maps.Clone(global)
-	if out == nil {
-		out = map[string]Value{}
-	}
-	maps.Copy(out, fn)
-	return out
-}
-
 // Route is one HTTP route as API Gateway will serve it.
 type Route struct {
-	Function string // logical id of the integrated function
-	Event    string // event name in the function's Events
-	API      string // logical id of the HttpApi
-	Method   string // upper-cased, or "ANY"
-	Path     string
-	// Authorizer is the effective authorizer: the event's, else the API's DefaultAuthorizer;
-	// "" when the route is public (no authorizer, or "NONE").
-	Authorizer string
+	Function   string // logical id of the integrated function
+	Event      string // event name in the function's Events
+	API        string // logical id of the HttpApi
+	Method     string // upper-cased
+	Path       string
+	Authorizer string // "" when the route is public
 }
 
 // Routes returns every HttpApi route of every function, sorted by path, method, API and function.
@@ -290,17 +177,8 @@ func (t *Template) Routes() []Route {
 	var out []Route
 	for _, f := range t.Functions {
 		for _, ev := range f.Events {
-			r := Route{Function: f.LogicalID, Event: ev.Name, API: ev.API, Method: ev.Method, Path: ev.Path,
-				Authorizer: ev.Authorizer}
-			if r.Authorizer == "" {
-				if api := t.HTTPAPIs[ev.API]; api != nil {
-					r.Authorizer = api.DefaultAuthorizer
-				}
-			}
-			if r.Authorizer == "NONE" {
-				r.Authorizer = ""
-			}
-			out = append(out, r)
+			out = append(out, Route{Function: f.LogicalID, Event: ev.Name, API: ev.API, Method: ev.Method, Path: ev.Path,
+				Authorizer: ev.Authorizer})
 		}
 	}
 	slices.SortFunc(out, func(a, b Route) int {

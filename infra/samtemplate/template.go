@@ -1,18 +1,24 @@
 // Package samtemplate reads the project's AWS SAM template (template.yaml) into typed values, so
 // that the template stays the single source of truth: the local stack creates its tables and user
-// pool from it, and tests assert routes, authorizers and IAM policies against it.
+// pool and serves its APIs from it, and tests assert routes, authorizers and IAM policies against it.
 //
-// It reads only what the project uses, but reads that completely (Globals merged into functions,
-// intrinsics kept typed), and it ignores everything else: unlike goformation, an unknown property
-// never fails the parse. Semantic problems (an authorizer that does not exist, a Ref to a missing
-// resource) do not fail Parse either; Validate reports them all at once.
+// It reads what the template uses and nothing more. Other resources and properties are ignored,
+// except where ignoring them would make the local stack behave unlike AWS without saying so: a
+// property of an HttpApi, an authorizer, a route or a policy statement that the local stack does
+// not emulate (a DefaultAuthorizer, per-route RouteSettings, SAM policy templates, NotAction, ...)
+// fails Parse with its line, and so does an intrinsic other than Ref, GetAtt and Sub where a value
+// is read. Cross-resource problems (an undefined authorizer, a Ref to nothing) do not fail Parse:
+// Validate reports them all at once.
 package samtemplate
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -25,10 +31,6 @@ const (
 	TypeUserPool       = "AWS::Cognito::UserPool"
 	TypeUserPoolClient = "AWS::Cognito::UserPoolClient"
 )
-
-// ImplicitHTTPAPI is the logical id SAM gives the HTTP API it creates for HttpApi events that have
-// no ApiId.
-const ImplicitHTTPAPI = "ServerlessHttpApi"
 
 // Template is a parsed SAM template. The maps are keyed by logical id; iterate them with
 // slices.Sorted(maps.Keys(m)) where order matters.
@@ -46,33 +48,24 @@ type Template struct {
 	problems []problem
 }
 
-// Parameter is a template parameter; Default resolves !Ref and ${Name} of the parameter locally.
+// Parameter is a template parameter; a Ref to it resolves to Default unless the caller names it.
 type Parameter struct {
-	Type          string
-	Default       string
-	HasDefault    bool
-	AllowedValues []string
+	Default *string `yaml:"Default"`
 }
 
 type rawTemplate struct {
-	Parameters map[string]struct {
-		Type          str   `yaml:"Type"`
-		Default       *str  `yaml:"Default"`
-		AllowedValues []str `yaml:"AllowedValues"`
-	} `yaml:"Parameters"`
-	Globals struct {
-		Function *rawFunction `yaml:"Function"`
-		HTTPAPI  yaml.Node    `yaml:"HttpApi"`
+	Parameters map[string]Parameter `yaml:"Parameters"`
+	Globals    struct {
+		Function yaml.Node `yaml:"Function"`
+		HTTPAPI  yaml.Node `yaml:"HttpApi"`
 	} `yaml:"Globals"`
-	Resources map[string]rawResource `yaml:"Resources"`
-}
-
-type rawResource struct {
-	Type       str       `yaml:"Type"`
-	Properties yaml.Node `yaml:"Properties"`
-	Metadata   struct {
-		BuildMethod str `yaml:"BuildMethod"`
-	} `yaml:"Metadata"`
+	Resources map[string]struct {
+		Type       string    `yaml:"Type"`
+		Properties yaml.Node `yaml:"Properties"`
+		Metadata   struct {
+			BuildMethod string `yaml:"BuildMethod"`
+		} `yaml:"Metadata"`
+	} `yaml:"Resources"`
 }
 
 // Load reads and parses the template at path.
@@ -88,20 +81,25 @@ func Load(path string) (*Template, error) {
 	return t, nil
 }
 
-// Parse parses a template. It fails only when a property it models has the wrong shape; see
-// Validate for cross-resource checks.
+// Parse parses a template. It fails when a property it reads has the wrong shape or one the local
+// stack does not emulate; see Validate for cross-resource checks.
 func Parse(b []byte) (*Template, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, err
+	}
+	longForm(&root)
 	var raw rawTemplate
-	if err := yaml.Unmarshal(b, &raw); err != nil {
+	if err := root.Decode(&raw); err != nil {
 		return nil, err
 	}
 	if !raw.Globals.HTTPAPI.IsZero() {
 		// Merging these would change every API's authorizers and CORS; refuse rather than
 		// describe the APIs wrongly.
-		return nil, fmt.Errorf("Globals.HttpApi is not supported by samtemplate; set the properties on the AWS::Serverless::HttpApi resource")
+		return nil, errAt(&raw.Globals.HTTPAPI, "Globals.HttpApi is not read; set the properties on the AWS::Serverless::HttpApi resource")
 	}
 	t := &Template{
-		Parameters:      map[string]Parameter{},
+		Parameters:      raw.Parameters,
 		Functions:       map[string]*Function{},
 		HTTPAPIs:        map[string]*HTTPAPI{},
 		Tables:          map[string]*Table{},
@@ -109,20 +107,13 @@ func Parse(b []byte) (*Template, error) {
 		UserPoolClients: map[string]*UserPoolClient{},
 		Resources:       map[string]string{},
 	}
-	for name, p := range raw.Parameters {
-		par := Parameter{Type: string(p.Type), AllowedValues: strs(p.AllowedValues)}
-		if p.Default != nil {
-			par.Default, par.HasDefault = string(*p.Default), true
-		}
-		t.Parameters[name] = par
-	}
 	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
 		r := raw.Resources[id]
-		t.Resources[id] = string(r.Type)
+		t.Resources[id] = r.Type
 		var err error
 		switch r.Type {
 		case TypeFunction:
-			err = t.addFunction(id, r, raw.Globals.Function)
+			err = t.addFunction(id, r.Metadata.BuildMethod, &raw.Globals.Function, &r.Properties)
 		case TypeHTTPAPI:
 			err = t.addHTTPAPI(id, &r.Properties)
 		case TypeTable:
@@ -139,6 +130,26 @@ func Parse(b []byte) (*Template, error) {
 	return t, nil
 }
 
+// longForm rewrites the short-form intrinsics (!Ref X, !Sub s, !If [...]) into their long form
+// ({Ref: X}, {Fn::Sub: s}, {Fn::If: [...]}). Only Value decodes those maps, so an intrinsic where
+// a literal is read (Runtime: !Ref X) fails to decode instead of reading as the string "X".
+func longForm(n *yaml.Node) {
+	for _, c := range n.Content {
+		longForm(c)
+	}
+	if !strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!") {
+		return
+	}
+	name := "Fn::" + n.Tag[1:]
+	if n.Tag == "!Ref" {
+		name = "Ref"
+	}
+	arg := *n
+	arg.Tag = ""
+	*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column,
+		Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}, &arg}}
+}
+
 // decodeProps decodes a resource's Properties, which may be absent.
 func decodeProps(n *yaml.Node, out any) error {
 	if n.IsZero() {
@@ -147,10 +158,60 @@ func decodeProps(n *yaml.Node, out any) error {
 	return n.Decode(out)
 }
 
-// pseudoParameters are CloudFormation's AWS:: names; they always exist.
+// strict decodes n into out after refusing every key of a mapping that the struct it decodes into
+// does not name in a yaml tag: properties the local stack would otherwise silently not emulate. A
+// blank field (`_ any `+"`"+`yaml:"Key"`+"`"+`) names a key that is allowed and ignored. Types with their own
+// UnmarshalYAML check their own keys.
+func strict(n *yaml.Node, out any) error {
+	if n.IsZero() {
+		return nil
+	}
+	if err := knownKeys(n, reflect.TypeOf(out)); err != nil {
+		return err
+	}
+	return n.Decode(out)
+}
+
+var unmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+
+func knownKeys(n *yaml.Node, t reflect.Type) error {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		return nil
+	}
+	var err error
+	switch {
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := reflect.VisibleFields(t)
+		for i := 0; i+1 < len(n.Content) && err == nil; i += 2 {
+			k := n.Content[i]
+			j := slices.IndexFunc(fields, func(f reflect.StructField) bool { return f.Tag.Get("yaml") == k.Value })
+			if j < 0 {
+				return errAt(k, "%s is not emulated by the local stack (infra/samtemplate, infra/gateway)", k.Value)
+			}
+			err = knownKeys(n.Content[i+1], fields[j].Type)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for _, c := range n.Content {
+			err = cmp.Or(err, knownKeys(c, t.Elem()))
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			err = cmp.Or(err, knownKeys(n.Content[i], t.Elem()))
+		}
+	}
+	return err
+}
+
+func errAt(n *yaml.Node, format string, args ...any) error {
+	return fmt.Errorf("line %d: %s", n.Line, fmt.Sprintf(format, args...))
+}
+
+// pseudoParameters are the CloudFormation AWS:: names the local stack resolves.
 var pseudoParameters = map[string]bool{
-	"AWS::AccountId": true, "AWS::NotificationARNs": true, "AWS::NoValue": true, "AWS::Partition": true,
-	"AWS::Region": true, "AWS::StackId": true, "AWS::StackName": true, "AWS::URLSuffix": true,
+	"AWS::AccountId": true, "AWS::Partition": true, "AWS::Region": true, "AWS::StackName": true, "AWS::URLSuffix": true,
 }
 
 // Resolve renders v as a plain string for the local stack. names supplies physical values keyed by
@@ -165,8 +226,8 @@ func (t *Template) Resolve(v Value, names map[string]string) (string, error) {
 		if s, ok := names[key]; ok {
 			return s, true
 		}
-		if p, ok := t.Parameters[name]; ok && attr == "" && p.HasDefault {
-			return p.Default, true
+		if p, ok := t.Parameters[name]; ok && attr == "" && p.Default != nil {
+			return *p.Default, true
 		}
 		return "", false
 	})

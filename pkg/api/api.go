@@ -1,6 +1,6 @@
 // Package api adapts the domain to API Gateway HTTP API (payload format 2.0) Lambda events: it decodes
 // requests, runs a route's logic and encodes the response or the error envelope. Each route is a small
-// type with a Serve method; functions/<name>/main.go wires one of them to lambda.Start via Handler.
+// type with a Serve method; pkg/registry wires each to its function and lambda.Start via Handler.
 package api
 
 import (
@@ -36,8 +36,10 @@ type LambdaHandler func(ctx context.Context, req Request) (Response, error)
 // Handler wraps a route for lambda.Start. It never returns a Go error: API Gateway would answer such
 // an error with a bare 500, so every failure, including a panic, becomes the error envelope here. The
 // route runs with a deadline a little before the invocation's (codex.ReserveDeadline), so a
-// dependency that hangs is answered the same way rather than by a Lambda timeout. It logs one line
-// per request, never the body or headers (they carry keys and tokens).
+// dependency that hangs is answered the same way rather than by a Lambda timeout. Every answer,
+// success or envelope, carries X-Content-Type-Options: nosniff, so a browser never renders a JSON
+// body as anything else. It logs one line per request, never the body or headers (they carry keys
+// and tokens).
 func Handler(log *slog.Logger, route Route) LambdaHandler {
 	return func(ctx context.Context, req Request) (resp Response, err error) {
 		start := time.Now()
@@ -49,6 +51,7 @@ func Handler(log *slog.Logger, route Route) LambdaHandler {
 				log.ErrorContext(ctx, "panic", "request_id", requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				resp, err = errorResponse(fmt.Errorf("panic: %v", p), requestID), nil
 			}
+			resp = withHeader(resp, "x-content-type-options", "nosniff")
 			log.InfoContext(ctx, "request",
 				"request_id", requestID,
 				"route", req.RouteKey,
@@ -95,6 +98,14 @@ func encodeJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func withHeader(resp Response, name, value string) Response {
+	if resp.Headers == nil {
+		resp.Headers = map[string]string{}
+	}
+	resp.Headers[name] = value
+	return resp
 }
 
 // NoContent returns a 204.

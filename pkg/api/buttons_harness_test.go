@@ -37,30 +37,22 @@ func newWorld(t *testing.T) *world {
 	}
 	store, tables := newTestTables(t)
 	w := &world{t: t, store: store, tables: tables, clock: &clock{now: time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)}, spec: spec, logs: new(bytes.Buffer)}
-	w.routes = worldRoutes(w.store, w.tick)
+	w.routes = worldRoutes(t, w.store, w.tick)
 	return w
 }
 
-// worldRoutes wires every route of template.yaml to s, as its function's main.go does.
-func worldRoutes(s *dynamo.Store, now codex.Clock) map[string]Route {
-	checkouts := Checkouts{Store: s, Now: now, PageURL: testPageURL}
-	return map[string]Route{
-		"POST /projects":                                                   CreateProject{Projects: s, Now: now},
-		"GET /projects":                                                    ListProjects{Projects: s},
-		"POST /projects/{project_id}/keys":                                 CreateKey{Projects: s, Keys: s, Now: now},
-		"GET /projects/{project_id}/keys":                                  ListKeys{Projects: s, Keys: s},
-		"DELETE /projects/{project_id}/keys/{key_id}":                      DeleteKey{Projects: s, Keys: s},
-		"POST /projects/{project_id}/buttons":                              CreateButton{Projects: s, Buttons: s, Now: now},
-		"GET /projects/{project_id}/buttons":                               ListButtons{Projects: s, Buttons: s},
-		"DELETE /projects/{project_id}/buttons/{button_id}":                DeleteButton{Projects: s, Buttons: s, Now: now},
-		"GET /v1/whoami":                                                   Whoami{},
-		"POST /v1/checkouts":                                               CreateCheckout{checkouts},
-		"GET /v1/checkouts":                                                ListCheckouts{checkouts},
-		"GET /v1/checkouts/{checkout_id}":                                  GetCheckout{checkouts},
-		"GET /public/projects/{project_id}/buttons/{button_id}":            PublicGetButton{Buttons: s},
-		"POST /public/projects/{project_id}/buttons/{button_id}/checkouts": PublicCreateCheckout{Buttons: s, Checkouts: s, Now: now, PageURL: testPageURL},
-		"GET /public/checkouts/{checkout_id}":                              PublicGetCheckout{Checkouts: s, Now: now},
+// RegistryRoutes is every route of pkg/registry over s, now and pageURL, by route key: the wiring
+// the deployed functions run. registry_test.go, in package api_test, sets it: package api's own
+// tests cannot import pkg/registry, which imports package api.
+var RegistryRoutes func(s *dynamo.Store, now codex.Clock, pageURL string) map[string]Route
+
+// worldRoutes is every route of template.yaml over s, as pkg/registry wires it.
+func worldRoutes(t testing.TB, s *dynamo.Store, now codex.Clock) map[string]Route {
+	t.Helper()
+	if RegistryRoutes == nil {
+		t.Fatal("RegistryRoutes is not set (registry_test.go sets it)")
 	}
+	return RegistryRoutes(s, now, testPageURL)
 }
 
 // tick is the handlers' clock: every reading is a millisecond later, so creation times differ.

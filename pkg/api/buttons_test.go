@@ -73,7 +73,7 @@ func TestWorldServesEveryTemplateRoute(t *testing.T) {
 	for _, r := range tpl.Routes() {
 		want = append(want, r.Method+" "+r.Path)
 	}
-	if got := slices.Sorted(maps.Keys(worldRoutes(nil, nil))); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+	if got := slices.Sorted(maps.Keys(worldRoutes(t, nil, nil))); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
 		t.Fatalf("harness routes\n%v\ntemplate routes\n%v", got, want)
 	}
 }

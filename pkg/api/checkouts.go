@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"codex/pkg/codex"
 )
 
@@ -105,16 +107,16 @@ func (h Checkouts) view(c codex.Checkout, now time.Time) checkoutView {
 type CreateCheckout struct{ Checkouts }
 
 // createCheckoutBody is the wire form of the request. Line items and metadata values are decoded one
-// by one so that a type error can name its index or key (line_items[2].unit_amount), which
-// encoding/json's own errors do not.
+// by one: the number of items is checked before any is decoded, a null item is refused, and a
+// metadata value is named by its (truncated) key in brackets, metadata[cart].
 type createCheckoutBody struct {
-	LineItems         []json.RawMessage          `json:"line_items"`
-	Currency          string                     `json:"currency"`
-	SuccessURL        string                     `json:"success_url"`
-	CancelURL         string                     `json:"cancel_url"`
-	ClientReferenceID *string                    `json:"client_reference_id"`
-	Metadata          map[string]json.RawMessage `json:"metadata"`
-	ExpiresIn         *int64                     `json:"expires_in"`
+	LineItems         []jsontext.Value          `json:"line_items"`
+	Currency          string                    `json:"currency"`
+	SuccessURL        string                    `json:"success_url"`
+	CancelURL         string                    `json:"cancel_url"`
+	ClientReferenceID *string                   `json:"client_reference_id"`
+	Metadata          map[string]jsontext.Value `json:"metadata"`
+	ExpiresIn         *int64                    `json:"expires_in"`
 }
 
 // lineItemBody is the wire form of a line item.

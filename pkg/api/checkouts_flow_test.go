@@ -48,11 +48,11 @@ type checkoutRoutes struct {
 func newCheckoutRoutes(t *testing.T) checkoutRoutes {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)}
-	h := Checkouts{Store: newTestStore(t), Now: clk.Now, PageURL: testPageURL}
+	routes := worldRoutes(t, newTestStore(t), clk.Now)
 	return checkoutRoutes{
-		create: Handler(discardLog(), CreateCheckout{h}),
-		get:    Handler(discardLog(), GetCheckout{h}),
-		list:   Handler(discardLog(), ListCheckouts{h}),
+		create: Handler(discardLog(), routes["POST /v1/checkouts"]),
+		get:    Handler(discardLog(), routes["GET /v1/checkouts/{checkout_id}"]),
+		list:   Handler(discardLog(), routes["GET /v1/checkouts"]),
 		clock:  clk,
 	}
 }
@@ -427,8 +427,7 @@ func TestCheckoutIdempotencyInFlight(t *testing.T) {
 	env := localAWS(t)
 	_, tables := newTestTables(t)
 	conflicted := dynamo.New(dynamodb.New(env.DynamoDB.Options(), localaws.ConflictingTransactions(1)), tables)
-	h := Checkouts{Store: conflicted, Now: time.Now, PageURL: testPageURL}
-	create := Handler(discardLog(), CreateCheckout{h})
+	create := Handler(discardLog(), worldRoutes(t, conflicted, time.Now)["POST /v1/checkouts"])
 
 	req := asProject(merchantRequest(validBody, map[string]string{"idempotency-key": "busy"}), "prj_A")
 	resp, err := create(context.Background(), req)

@@ -15,25 +15,26 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"codex/pkg/codex"
+	"codex/pkg/codex/codextest"
 )
 
 // untouchedStore fails the test if a route reaches storage: requests refused by validation must
 // not read or write anything.
-type untouchedStore struct{ t *testing.T }
-
-func (s untouchedStore) CreateCheckout(context.Context, codex.Checkout, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
-	s.t.Error("CreateCheckout called")
-	return nil, nil
-}
-
-func (s untouchedStore) GetCheckout(context.Context, string, string) (codex.Checkout, error) {
-	s.t.Error("GetCheckout called")
-	return codex.Checkout{}, nil
-}
-
-func (s untouchedStore) ListCheckouts(context.Context, string, int, string) ([]codex.Checkout, bool, error) {
-	s.t.Error("ListCheckouts called")
-	return nil, false, nil
+func untouchedStore(t *testing.T) *codextest.CheckoutStore {
+	return &codextest.CheckoutStore{
+		CreateCheckoutFn: func(context.Context, codex.Checkout, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+			t.Error("CreateCheckout called")
+			return nil, nil
+		},
+		GetCheckoutFn: func(context.Context, string, string) (codex.Checkout, error) {
+			t.Error("GetCheckout called")
+			return codex.Checkout{}, nil
+		},
+		ListCheckoutsFn: func(context.Context, string, int, string) ([]codex.Checkout, bool, error) {
+			t.Error("ListCheckouts called")
+			return nil, false, nil
+		},
+	}
 }
 
 func merchantRequest(body string, headers map[string]string) Request {
@@ -93,7 +94,7 @@ func decodeEnvelope(t *testing.T, resp Response) envelopeBody {
 }
 
 func testCheckouts(t *testing.T) Checkouts {
-	return Checkouts{Store: untouchedStore{t}, Now: time.Now, PageURL: "https://pay.example/c"}
+	return Checkouts{Store: untouchedStore(t), Now: time.Now, PageURL: "https://pay.example/c"}
 }
 
 // TestCreateCheckoutValidation is the validation table over whole Lambda events: every bad value of
@@ -299,25 +300,6 @@ func FuzzCreateCheckoutBody(f *testing.F) {
 	})
 }
 
-// pagedCheckouts is a project's checkouts, newest first, listed as the store contract says.
-type pagedCheckouts struct {
-	untouchedStore
-	all []codex.Checkout
-}
-
-func (s pagedCheckouts) ListCheckouts(_ context.Context, _ string, limit int, after string) ([]codex.Checkout, bool, error) {
-	start := 0
-	if after != "" {
-		i := slices.IndexFunc(s.all, func(c codex.Checkout) bool { return c.ID == after })
-		if i < 0 {
-			return nil, false, codex.NotFound("checkout")
-		}
-		start = i + 1
-	}
-	end := min(start+limit, len(s.all))
-	return s.all[start:end], end < len(s.all), nil
-}
-
 // lambdaMaxResponse is Lambda's limit on a synchronous invocation's response payload.
 const lambdaMaxResponse = 6 << 20
 
@@ -346,17 +328,31 @@ func TestListCheckoutsPageFitsALambdaResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := pagedCheckouts{untouchedStore: untouchedStore{t}}
+	// A project's checkouts, newest first, listed as the store contract says.
+	var all []codex.Checkout
 	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	for range MaxListLimit + 20 {
-		store.all = append(store.all, codex.NewCheckout("prj_A", params, now))
+		all = append(all, codex.NewCheckout("prj_A", params, now))
+	}
+	store := untouchedStore(t)
+	store.ListCheckoutsFn = func(_ context.Context, _ string, limit int, after string) ([]codex.Checkout, bool, error) {
+		start := 0
+		if after != "" {
+			i := slices.IndexFunc(all, func(c codex.Checkout) bool { return c.ID == after })
+			if i < 0 {
+				return nil, false, codex.NotFound("checkout")
+			}
+			start = i + 1
+		}
+		end := min(start+limit, len(all))
+		return all[start:end], end < len(all), nil
 	}
 	list := Handler(discardLog(), ListCheckouts{Checkouts{Store: store, Now: func() time.Time { return now }, PageURL: testPageURL}})
 
 	var seen []string
 	after := ""
 	for pages := 0; ; pages++ {
-		if pages > len(store.all) {
+		if pages > len(all) {
 			t.Fatal("pagination does not end")
 		}
 		req := merchantRequest("", nil)
@@ -393,7 +389,7 @@ func TestListCheckoutsPageFitsALambdaResponse(t *testing.T) {
 		after = page.Data[len(page.Data)-1].ID
 	}
 	var want []string
-	for _, c := range store.all {
+	for _, c := range all {
 		want = append(want, c.ID)
 	}
 	if !slices.Equal(seen, want) {

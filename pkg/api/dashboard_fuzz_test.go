@@ -14,80 +14,33 @@ import (
 
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
+	"codex/pkg/codex/codextest"
 )
 
 // Fuzz targets for the request decoders not covered elsewhere: the dashboard's create bodies
 // (project, key, button) and the query string of GET /v1/checkouts. Each runs the whole route
-// through Handler, over in-memory stores that record what would be written, and checks one
+// through Handler, over fakes of the stores (codextest) that record what would be written, and checks one
 // property: the answer is a success that stored exactly what it reports, or a 4xx in the envelope
 // that stored nothing; never a 5xx and never a secret in the log.
 
-// memProjects is a ProjectStore with one project the fuzzed user is a member of.
-type memProjects struct {
-	member  codex.Membership
-	created []codex.Project
-}
-
-func (m *memProjects) CreateProject(_ context.Context, p codex.Project) error {
-	m.created = append(m.created, p)
-	return nil
-}
-
-func (m *memProjects) ListProjects(context.Context, string) ([]codex.Project, error) {
-	return nil, nil
-}
-
-func (m *memProjects) Membership(_ context.Context, user, id string) (codex.Membership, error) {
-	if user != m.member.UserID || id != m.member.Project.ID {
-		return codex.Membership{}, codex.NotFound("project")
-	}
-	return m.member, nil
-}
-
-// memKeys records created keys with their hashes.
-type memKeys struct {
-	created []codex.APIKey
-	hashes  []string
-}
-
-func (m *memKeys) CreateKey(_ context.Context, k codex.APIKey, hash string, version int) error {
-	if version != apikey.HashVersion {
-		return codex.Errorf(codex.CodeInternal, "hash version %d", version)
-	}
-	m.created, m.hashes = append(m.created, k), append(m.hashes, hash)
-	return nil
-}
-
-func (m *memKeys) ListKeys(context.Context, string) ([]codex.APIKey, error) { return nil, nil }
-func (m *memKeys) DeleteKey(context.Context, string, string) error          { return codex.NotFound("key") }
-
-// memButtonStore records created buttons.
-type memButtonStore struct{ created []codex.Button }
-
-func (m *memButtonStore) CreateButton(_ context.Context, b codex.Button) error {
-	m.created = append(m.created, b)
-	return nil
-}
-func (m *memButtonStore) ListButtons(context.Context, string) ([]codex.Button, error) {
-	return nil, nil
-}
-func (m *memButtonStore) GetButton(context.Context, string, string) (codex.Button, error) {
-	return codex.Button{}, codex.NotFound("button")
-}
-func (m *memButtonStore) ArchiveButton(context.Context, string, string, time.Time) error {
-	return codex.NotFound("button")
-}
-
-// fuzzMember returns a copy of the dashboard fixture request (read once into fixture) and a store
-// holding one project its user owns.
-func fuzzMember(t *testing.T, fixture []byte) (Request, *memProjects) {
+// fuzzMember returns a copy of the dashboard fixture request (read once into fixture), the
+// membership of its user in a project it owns, and a project store holding that membership.
+func fuzzMember(t *testing.T, fixture []byte) (Request, codex.Membership, *codextest.ProjectStore) {
 	var req Request
 	if err := json.Unmarshal(fixture, &req); err != nil {
 		t.Fatal(err)
 	}
 	user := req.RequestContext.Authorizer.JWT.Claims["sub"]
 	p := codex.Project{ID: codex.NewID(codex.ProjectIDPrefix), Name: "Shop", CreatedBy: user, CreatedAt: time.Now()}
-	return req, &memProjects{member: codex.Membership{UserID: user, Role: codex.RoleOwner, Project: p}}
+	member := codex.Membership{UserID: user, Role: codex.RoleOwner, Project: p}
+	return req, member, &codextest.ProjectStore{
+		MembershipFn: func(_ context.Context, user, id string) (codex.Membership, error) {
+			if user != member.UserID || id != member.Project.ID {
+				return codex.Membership{}, codex.NotFound("project")
+			}
+			return member, nil
+		},
+	}
 }
 
 func readFixture(f *testing.F, name string) []byte {
@@ -142,6 +95,7 @@ var nameSeeds = []string{
 	`{"name":"a","name":"b"}`, `{"Name":"a"}`, `{"NAME":"a","name":"b"}`, `{"name":"a","id":"prj_X"}`,
 	`{"name":"a"}x`, `{"name":"a"}{}`, `[{"name":"a"}]`, `"name"`, `null`, `{"name":"a"`,
 	"{\"name\":\"\xff\"}", "{\"name\":\"a\x00\"}", `{"name":"🛒 Café"}`,
+	`{"name":"a\u202eb"}`, "{\"name\":\"\u200b\"}", "{\"name\":\"x\u200d\ufeff\"}",
 }
 
 func FuzzCreateProjectBody(f *testing.F) {
@@ -150,19 +104,24 @@ func FuzzCreateProjectBody(f *testing.F) {
 	}
 	fixture := readFixture(f, "dashboard-request.json")
 	f.Fuzz(func(t *testing.T, body string) {
-		req, projects := fuzzMember(t, fixture)
+		req, _, projects := fuzzMember(t, fixture)
 		req.Body = body
+		var created []codex.Project
+		projects.CreateProjectFn = func(_ context.Context, p codex.Project) error {
+			created = append(created, p)
+			return nil
+		}
 		resp, _ := serveFuzz(t, CreateProject{Projects: projects, Now: time.Now}, req)
 		if resp.StatusCode != http.StatusCreated {
-			if len(projects.created) != 0 {
+			if len(created) != 0 {
 				t.Fatalf("%d, yet a project was stored", resp.StatusCode)
 			}
 			return
 		}
-		if len(projects.created) != 1 {
-			t.Fatalf("201 with %d projects stored", len(projects.created))
+		if len(created) != 1 {
+			t.Fatalf("201 with %d projects stored", len(created))
 		}
-		p := projects.created[0]
+		p := created[0]
 		wantStoredName(t, "name", p.Name, codex.MaxNameLength)
 		var v projectView
 		if err := json.Unmarshal([]byte(resp.Body), &v); err != nil || v != viewProject(p) ||
@@ -178,30 +137,39 @@ func FuzzCreateKeyBody(f *testing.F) {
 	}
 	fixture := readFixture(f, "dashboard-request.json")
 	f.Fuzz(func(t *testing.T, body string) {
-		req, projects := fuzzMember(t, fixture)
+		req, member, projects := fuzzMember(t, fixture)
 		req.RouteKey = "POST /projects/{project_id}/keys"
-		req.PathParameters = map[string]string{"project_id": projects.member.Project.ID}
+		req.PathParameters = map[string]string{"project_id": member.Project.ID}
 		req.Body = body
-		keys := &memKeys{}
+		// The key store records created keys with their hashes.
+		var created []codex.APIKey
+		var hashes []string
+		keys := &codextest.KeyStore{CreateKeyFn: func(_ context.Context, k codex.APIKey, hash string, version int) error {
+			if version != apikey.HashVersion {
+				return codex.Errorf(codex.CodeInternal, "hash version %d", version)
+			}
+			created, hashes = append(created, k), append(hashes, hash)
+			return nil
+		}}
 		resp, logs := serveFuzz(t, CreateKey{Projects: projects, Keys: keys, Now: time.Now}, req)
 		if resp.StatusCode != http.StatusCreated {
-			if len(keys.created) != 0 {
+			if len(created) != 0 {
 				t.Fatalf("%d, yet a key was stored", resp.StatusCode)
 			}
 			return
 		}
-		if len(keys.created) != 1 {
-			t.Fatalf("201 with %d keys stored", len(keys.created))
+		if len(created) != 1 {
+			t.Fatalf("201 with %d keys stored", len(created))
 		}
-		k := keys.created[0]
+		k := created[0]
 		wantStoredName(t, "name", k.Name, codex.MaxNameLength)
 		var v keyView
 		if err := json.Unmarshal([]byte(resp.Body), &v); err != nil {
 			t.Fatal(err)
 		}
 		secret, err := apikey.Parse(v.Secret)
-		if err != nil || secret.Hash() != keys.hashes[0] || secret.DisplayPrefix() != k.Prefix || v.Prefix != k.Prefix ||
-			v.ID != k.ID || v.Name != k.Name || k.ProjectID != projects.member.Project.ID {
+		if err != nil || secret.Hash() != hashes[0] || secret.DisplayPrefix() != k.Prefix || v.Prefix != k.Prefix ||
+			v.ID != k.ID || v.Name != k.Name || k.ProjectID != member.Project.ID {
 			t.Fatalf("answer %s for stored %+v (parse: %v)", resp.Body, k, err)
 		}
 		if strings.Contains(logs, v.Secret) || strings.Contains(logs, v.Secret[len(k.Prefix):]) {
@@ -237,22 +205,26 @@ func FuzzCreateButtonBody(f *testing.F) {
 	}
 	fixture := readFixture(f, "dashboard-request.json")
 	f.Fuzz(func(t *testing.T, body string) {
-		req, projects := fuzzMember(t, fixture)
+		req, member, projects := fuzzMember(t, fixture)
 		req.RouteKey = "POST /projects/{project_id}/buttons"
-		req.PathParameters = map[string]string{"project_id": projects.member.Project.ID}
+		req.PathParameters = map[string]string{"project_id": member.Project.ID}
 		req.Body = body
-		buttons := &memButtonStore{}
+		var created []codex.Button
+		buttons := &codextest.ButtonStore{CreateButtonFn: func(_ context.Context, b codex.Button) error {
+			created = append(created, b)
+			return nil
+		}}
 		resp, _ := serveFuzz(t, CreateButton{Projects: projects, Buttons: buttons, Now: time.Now}, req)
 		if resp.StatusCode != http.StatusCreated {
-			if len(buttons.created) != 0 {
+			if len(created) != 0 {
 				t.Fatalf("%d, yet a button was stored", resp.StatusCode)
 			}
 			return
 		}
-		if len(buttons.created) != 1 {
-			t.Fatalf("201 with %d buttons stored", len(buttons.created))
+		if len(created) != 1 {
+			t.Fatalf("201 with %d buttons stored", len(created))
 		}
-		b := buttons.created[0]
+		b := created[0]
 		// What was stored passes validation unchanged, so every checkout made from it will too.
 		again, err := codex.ButtonParams{Name: b.Name, UnitAmount: &b.UnitAmount, Currency: b.Currency,
 			SuccessURL: b.SuccessURL, CancelURL: b.CancelURL}.Validate()
@@ -265,32 +237,10 @@ func FuzzCreateButtonBody(f *testing.F) {
 		}
 		var v buttonView
 		if err := json.Unmarshal([]byte(resp.Body), &v); err != nil || v != viewButton(b) || !b.Active ||
-			b.ProjectID != projects.member.Project.ID {
+			b.ProjectID != member.Project.ID {
 			t.Fatalf("answer %s for stored %+v", resp.Body, b)
 		}
 	})
-}
-
-// listRecorder is a CheckoutStore that records the list parameters it is asked for.
-type listRecorder struct {
-	calls  int
-	limit  int
-	after  string
-	exists bool // whether starting_after names a checkout of the project
-}
-
-func (l *listRecorder) CreateCheckout(context.Context, codex.Checkout, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
-	return nil, codex.Errorf(codex.CodeInternal, "list must not create")
-}
-func (l *listRecorder) GetCheckout(context.Context, string, string) (codex.Checkout, error) {
-	return codex.Checkout{}, codex.NotFound("checkout")
-}
-func (l *listRecorder) ListCheckouts(_ context.Context, _ string, limit int, after string) ([]codex.Checkout, bool, error) {
-	l.calls, l.limit, l.after = l.calls+1, limit, after
-	if after != "" && !l.exists {
-		return nil, false, codex.NotFound("checkout")
-	}
-	return nil, false, nil
 }
 
 // FuzzListCheckoutsQuery feeds GET /v1/checkouts raw query strings, turned into
@@ -322,20 +272,30 @@ func FuzzListCheckoutsQuery(f *testing.F) {
 				req.QueryStringParameters[k] = strings.Join(vs, ",")
 			}
 		}
-		store := &listRecorder{exists: exists}
+		// The checkout store records the list parameters it is asked for; exists says whether
+		// starting_after names a checkout of the project.
+		var calls, limit int
+		var after string
+		store := &codextest.CheckoutStore{ListCheckoutsFn: func(_ context.Context, _ string, l int, a string) ([]codex.Checkout, bool, error) {
+			calls, limit, after = calls+1, l, a
+			if a != "" && !exists {
+				return nil, false, codex.NotFound("checkout")
+			}
+			return nil, false, nil
+		}}
 		resp, _ := serveFuzz(t, ListCheckouts{Checkouts{Store: store, Now: time.Now, PageURL: testPageURL}}, req)
 		if resp.StatusCode != http.StatusOK {
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Fatalf("%q: %d %s", raw, resp.StatusCode, resp.Body)
 			}
-			if store.calls > 0 && !(store.after != "" && !exists) {
+			if calls > 0 && !(after != "" && !exists) {
 				t.Fatalf("%q: refused after reading the store", raw)
 			}
 			return
 		}
-		if store.calls != 1 || store.limit < 1 || store.limit > MaxListLimit ||
-			(store.after != "" && !codex.ValidID(codex.CheckoutIDPrefix, store.after)) {
-			t.Fatalf("%q: the store was asked for limit %d after %q (%d calls)", raw, store.limit, store.after, store.calls)
+		if calls != 1 || limit < 1 || limit > MaxListLimit ||
+			(after != "" && !codex.ValidID(codex.CheckoutIDPrefix, after)) {
+			t.Fatalf("%q: the store was asked for limit %d after %q (%d calls)", raw, limit, after, calls)
 		}
 		for k := range req.QueryStringParameters {
 			if k != "limit" && k != "starting_after" {

@@ -19,7 +19,7 @@ import (
 	"codex/pkg/dynamo"
 )
 
-// dashboard serves the dashboard routes over one store, as the deployed functions do over one table
+// dashboard serves the routes over one store, as the deployed functions do over one table
 // pair, and records everything they log.
 type dashboard struct {
 	t     *testing.T
@@ -41,13 +41,7 @@ func (d *dashboard) call(user, routeKey string, path map[string]string, body str
 	req.PathParameters = path
 	req.Body = body
 	clock := func() time.Time { d.now = d.now.Add(time.Second); return d.now }
-	routes := map[string]Route{
-		"POST /projects":                              CreateProject{Projects: d.store, Now: clock},
-		"GET /projects":                               ListProjects{Projects: d.store},
-		"POST /projects/{project_id}/keys":            CreateKey{Projects: d.store, Keys: d.store, Now: clock},
-		"GET /projects/{project_id}/keys":             ListKeys{Projects: d.store, Keys: d.store},
-		"DELETE /projects/{project_id}/keys/{key_id}": DeleteKey{Projects: d.store, Keys: d.store},
-	}
+	routes := worldRoutes(d.t, d.store, clock)
 	route, ok := routes[routeKey]
 	if !ok {
 		d.t.Fatalf("no route %q", routeKey)

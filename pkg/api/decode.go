@@ -3,16 +3,17 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"reflect"
-	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"codex/pkg/codex"
 )
@@ -25,10 +26,10 @@ const (
 )
 
 // DecodeJSON decodes the request body into v strictly: the body must be one JSON object of valid UTF-8
-// with no duplicate keys, no unknown fields, no trailing data and no deeper nesting than the API uses.
-// Field names are case-sensitive (encoding/json alone would take "NAME" or "Name" for "name", so
-// {"quantity":1,"QUANTITY":100} would be read as 100 here and as 1 by most other parsers). An empty
-// body decodes as {} so routes whose fields are all optional accept it.
+// with no duplicate names, no member v has no field for, no trailing data and no deeper nesting than
+// the API uses. Names are case-sensitive ({"quantity":1,"QUANTITY":100} is refused, where
+// encoding/json would read 100 and most other parsers 1). An empty body decodes as {} so routes
+// whose fields are all optional accept it.
 func DecodeJSON(req *Request, v any) error {
 	body, err := rawBody(req)
 	if err != nil {
@@ -43,42 +44,67 @@ func DecodeJSON(req *Request, v any) error {
 	return decodeChecked(body, v, "")
 }
 
-// decodeChecked decodes data, which has passed checkJSON (the whole body or one element of it),
-// into v: a key that is not one of v's parameter names is refused, and every error names the
-// parameter at fault by its full path under path, e.g. line_items[2].unit_amount.
+// decodeChecked decodes data, which has passed checkJSON (the whole body or one value of it), into
+// v. Every error names the parameter at fault by its full path under path, as the request spells
+// it: line_items[2].unit_amount.
 func decodeChecked(data []byte, v any, path string) error {
-	if err := checkFieldNames(data, reflect.TypeOf(v), path); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	// A backstop: checkFieldNames names every unknown key of the types the routes decode, but
-	// would not see one inside a field that decodes itself or an embedded struct pointer.
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case err == nil:
+	err := json.Unmarshal(data, v, json.RejectUnknownMembers(true))
+	var se *json.SemanticError
+	if err == nil {
 		return nil
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return codex.Errorf(codex.CodeParameterUnknown, "the request has a parameter this route does not take")
-	case errors.As(err, &typeErr):
-		param := joinParam(path, typeErr.Field)
-		if param == "" {
-			return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
-		}
-		return codex.Invalid(param, "%s must be %s", param, jsonKind(typeErr.Type.Kind().String()))
-	default:
+	} else if !errors.As(err, &se) {
 		return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid JSON")
 	}
+	if se.Err == json.ErrUnknownName {
+		// Of several unknown names the first in sorted order is named, whatever order they came in:
+		// decoded again (into a fresh value) with every object's members sorted.
+		sorted := jsontext.Value(bytes.Clone(data))
+		if sorted.Format(jsontext.ReorderRawObjects(true)) != nil {
+			sorted = data // not reached: data has passed checkJSON
+		}
+		var again *json.SemanticError
+		if errors.As(json.Unmarshal(sorted, fresh(v), json.RejectUnknownMembers(true)), &again) && again.Err == json.ErrUnknownName {
+			se = again
+		}
+		hint := ""
+		if !unknownAt(json.Unmarshal(sorted, fresh(v), json.RejectUnknownMembers(true), json.MatchCaseInsensitiveNames(true)), se.JSONPointer) {
+			hint = "parameter names are case-sensitive"
+		}
+		// The last token is a member name even if it looks like an index.
+		return unknownParam(joinParam(paramName(path, se.JSONPointer.Parent()), se.JSONPointer.LastToken()), hint)
+	}
+	param := paramName(path, se.JSONPointer)
+	if param == "" || se.GoType == nil {
+		return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
+	}
+	return codex.Invalid(param, "%s must be %s", param, jsonKind(se.GoType))
+}
+
+// fresh returns a new zero value of what v points to, to decode into again on an error path.
+func fresh(v any) any { return reflect.New(reflect.TypeOf(v).Elem()).Interface() }
+
+// unknownAt reports whether err is an unknown member at ptr.
+func unknownAt(err error, ptr jsontext.Pointer) bool {
+	var se *json.SemanticError
+	return errors.As(err, &se) && se.Err == json.ErrUnknownName && se.JSONPointer == ptr
+}
+
+// paramName spells a JSON pointer under path the way the API names parameters: an index in
+// brackets, a name after a dot (/line_items/2/unit_amount is line_items[2].unit_amount).
+func paramName(path string, ptr jsontext.Pointer) string {
+	for tok := range ptr.Tokens() {
+		if _, err := strconv.ParseUint(tok, 10, 64); err == nil {
+			path += "[" + tok + "]"
+		} else {
+			path = joinParam(path, tok)
+		}
+	}
+	return path
 }
 
 func joinParam(path, name string) string {
-	switch {
-	case path == "":
+	if path == "" {
 		return name
-	case name == "":
-		return path
 	}
 	return path + "." + name
 }
@@ -136,189 +162,50 @@ func Header(headers map[string]string, name string) (string, bool) {
 	return "", false
 }
 
-// checkJSON enforces what encoding/json lets through: invalid UTF-8 (silently replaced there),
-// duplicate object keys (last one silently wins, so two parsers could disagree), excessive depth and
-// anything but a single top-level object.
+// checkJSON checks what the decoder into v does not: that the body is one object no deeper than the
+// API uses (jsontext allows 10000 levels). Syntax, UTF-8 and duplicate names are checked here too, so
+// that such a body is refused whole before any of it is decoded.
 func checkJSON(body []byte) error {
 	if !utf8.Valid(body) {
 		return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	type frame struct {
-		object    bool
-		keys      map[string]struct{}
-		expectKey bool
+	if jsontext.Value(body).Kind() != '{' {
+		return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
 	}
-	var stack []frame
-	first := true
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	for ended := false; ; ended = dec.StackDepth() == 0 {
+		_, err := dec.ReadToken()
+		var se *jsontext.SyntacticError
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.As(err, &se) && se.Err == jsontext.ErrDuplicateName:
+			return codex.Errorf(codex.CodeBodyInvalid, "request body repeats the name %q", codex.Truncate(se.JSONPointer.LastToken(), 40))
+		case err != nil:
 			return codex.Errorf(codex.CodeBodyInvalid, "request body is not valid JSON")
-		}
-		if first {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return codex.Errorf(codex.CodeBodyInvalid, "request body must be a JSON object")
-			}
-			first = false
-		} else if len(stack) == 0 {
+		case ended:
 			return codex.Errorf(codex.CodeBodyInvalid, "request body has data after the JSON object")
-		}
-		if len(stack) > 0 {
-			top := &stack[len(stack)-1]
-			if top.object && top.expectKey {
-				if key, ok := tok.(string); ok {
-					if _, dup := top.keys[key]; dup {
-						return codex.Errorf(codex.CodeBodyInvalid, "request body repeats the key %q", codex.Truncate(key, 40))
-					}
-					top.keys[key] = struct{}{}
-					top.expectKey = false
-					continue
-				}
-			} else if top.object {
-				top.expectKey = true // this token is the value (or opens it)
-			}
-		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= maxJSONDepth {
-					return codex.Errorf(codex.CodeBodyInvalid, "request body is nested deeper than %d levels", maxJSONDepth)
-				}
-				stack = append(stack, frame{object: d == '{', keys: map[string]struct{}{}, expectKey: d == '{'})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-			}
+		case dec.StackDepth() > maxJSONDepth:
+			return codex.Errorf(codex.CodeBodyInvalid, "request body is nested deeper than %d levels", maxJSONDepth)
 		}
 	}
-	return nil
 }
 
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
-
-// checkFieldNames refuses an object key that is not exactly the JSON name of a struct field of t,
-// naming it by its path (line_items[0].colour) as the request spells it. That includes a key that
-// encoding/json would match only case-insensitively ("Name", "NAME", or "ſuccess_url" with a long
-// s, for "success_url"), which it would otherwise take silently. json.RawMessage values are left to
-// whoever decodes them (with decodeChecked, which checks them the same way). data has passed
-// checkJSON.
-func checkFieldNames(data []byte, t reflect.Type, path string) error {
-	if !hasStruct(t, map[reflect.Type]bool{}) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil // the decoder reports it
-	}
-	return walkFieldNames(v, t, path)
-}
-
-// hasStruct reports whether values of t can hold a struct, the only place a key is matched to a
-// field by name.
-func hasStruct(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if t == nil || t == rawMessageType || seen[t] {
-		return false
-	}
-	seen[t] = true
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return hasStruct(t.Elem(), seen)
-	case reflect.Struct:
-		return true
-	}
-	return false
-}
-
-func walkFieldNames(v any, t reflect.Type, path string) error {
+func jsonKind(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == rawMessageType {
-		return nil
-	}
 	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil // a type error, which the decoder reports
-		}
-		fields := jsonFields(t)
-		// Sorted, so that of several unknown keys the same one is reported every time.
-		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			param := joinParam(path, k)
-			if ft, ok := fields[k]; ok {
-				if err := walkFieldNames(obj[k], ft, param); err != nil {
-					return err
-				}
-				continue
-			}
-			for name := range fields {
-				if strings.EqualFold(name, k) {
-					return unknownParam(param, fmt.Sprintf("parameter names are case-sensitive (did you mean %q?)", name))
-				}
-			}
-			return unknownParam(param, "")
-		}
-	case reflect.Slice, reflect.Array:
-		arr, _ := v.([]any)
-		for i, e := range arr {
-			if err := walkFieldNames(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		obj, _ := v.(map[string]any)
-		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			if err := walkFieldNames(obj[k], t.Elem(), path+"["+k+"]"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// jsonFields maps the JSON names of a struct's fields, as encoding/json spells them, to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	fields := map[string]reflect.Type{}
-	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case name == "-":
-			continue
-		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
-			maps.Copy(fields, jsonFields(f.Type))
-			continue
-		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct:
-			maps.Copy(fields, jsonFields(f.Type.Elem()))
-			continue
-		case name == "":
-			name = f.Name
-		}
-		fields[name] = f.Type
-	}
-	return fields
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
+	case reflect.String:
 		return "a string"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return "an integer"
-	case "bool":
+	case reflect.Bool:
 		return "a boolean"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "an array"
-	case "map", "struct":
+	case reflect.Map, reflect.Struct:
 		return "an object"
 	default:
 		return "of another type"

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	"codex/pkg/codex"
@@ -79,6 +80,21 @@ func TestDecodeJSONEmbeddedStructs(t *testing.T) {
 		err := DecodeJSON(&Request{Body: `{"a":1,"c":3}`}, target)
 		if e, _ := err.(*codex.Error); e == nil || e.Code != codex.CodeParameterUnknown || e.Param != "c" {
 			t.Errorf("%T: %v, want unknown parameter c", target, err)
+		}
+	}
+}
+
+// TestDecodeJSONCaseHint: the message says names are case-sensitive when the name would match a
+// parameter in another case, and only then.
+func TestDecodeJSONCaseHint(t *testing.T) {
+	for body, hint := range map[string]bool{
+		`{"Name":"a"}`: true, `{"nested":{"AMOUNT":1}}`: true, `{"zz":1}`: false, `{"name":"a","zz":1,"Name":2}`: true,
+		`{"name":"a","zz":1,"b\\c":2}`: false,
+	} {
+		var v sample
+		err := DecodeJSON(&Request{Body: body}, &v)
+		if e, _ := err.(*codex.Error); e == nil || strings.Contains(e.Message, "case-sensitive") != hint {
+			t.Errorf("%s: %v, want the case hint %v", body, err, hint)
 		}
 	}
 }

@@ -66,7 +66,8 @@ func (h CreateKey) Serve(ctx context.Context, req *Request) (Response, error) {
 	v := viewKey(k)
 	v.Prefix = k.Prefix
 	v.Secret = secret.Secret()
-	return JSON(http.StatusCreated, v), nil
+	// The one response that holds the secret: no browser or proxy cache may keep it.
+	return withHeader(JSON(http.StatusCreated, v), "cache-control", "no-store"), nil
 }
 
 // ListKeys is GET /projects/{project_id}/keys: names, masked prefixes and dates, never a secret.

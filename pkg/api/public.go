@@ -52,14 +52,6 @@ func activeButton(ctx context.Context, store codex.ButtonStore, req *Request) (c
 	return b, nil
 }
 
-func withHeader(resp Response, name, value string) Response {
-	if resp.Headers == nil {
-		resp.Headers = map[string]string{}
-	}
-	resp.Headers[name] = value
-	return resp
-}
-
 // PublicGetButton is GET /public/projects/{project_id}/buttons/{button_id}.
 type PublicGetButton struct {
 	Buttons codex.ButtonStore

@@ -4,46 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"codex/pkg/codex"
+	"codex/pkg/codex/codextest"
 )
-
-// memButtons is a ButtonStore with one button, and memCheckouts records what is created: enough
-// for the public route's logic without DynamoDB.
-type memButtons struct{ b codex.Button }
-
-func (m memButtons) CreateButton(context.Context, codex.Button) error { return nil }
-func (m memButtons) ListButtons(context.Context, string) ([]codex.Button, error) {
-	return []codex.Button{m.b}, nil
-}
-func (m memButtons) ArchiveButton(context.Context, string, string, time.Time) error { return nil }
-func (m memButtons) GetButton(_ context.Context, pid, id string) (codex.Button, error) {
-	if pid != m.b.ProjectID || id != m.b.ID {
-		return codex.Button{}, codex.NotFound("button")
-	}
-	return m.b, nil
-}
-
-type memCheckouts struct {
-	mu      sync.Mutex
-	created []codex.Checkout
-}
-
-func (m *memCheckouts) CreateCheckout(_ context.Context, c codex.Checkout, _ *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.created = append(m.created, c)
-	return nil, nil
-}
-func (m *memCheckouts) GetCheckout(context.Context, string, string) (codex.Checkout, error) {
-	return codex.Checkout{}, codex.NotFound("checkout")
-}
-func (m *memCheckouts) ListCheckouts(context.Context, string, int, string) ([]codex.Checkout, bool, error) {
-	return nil, false, nil
-}
 
 // FuzzPublicCheckoutBody: whatever a browser sends, the answer is a client error or a checkout that
 // charges exactly the button's name, unit amount and currency, for 1 to 100 of it; never a 500.
@@ -52,6 +18,7 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 		``, `{}`, `{"quantity":3}`, `{"quantity":100,"client_reference_id":"c"}`, `{"quantity":0}`,
 		`{"unit_amount":1}`, `{"Quantity":2}`, `{"QUANTITY":2,"quantity":3}`, `{"quantity":1e2}`,
 		`{"quantity":9223372036854775808}`, `{"client_reference_id":"\u0000"}`, `{"quantity":null}`,
+		`{"client_reference_id":"a\u202eb"}`, "{\"client_reference_id\":\"\u200b\"}",
 		`{"line_items":[{"name":"x","unit_amount":1,"quantity":1}]}`, `[]`, `"x"`, `{"a":{"b":{"c":1}}}`,
 	} {
 		f.Add(s)
@@ -63,9 +30,21 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 		f.Fatal(err)
 	}
 	button := codex.NewButton(codex.NewID(codex.ProjectIDPrefix), "u", params, time.Now())
+	// The button store holds one button; the checkout store records what is created: enough for
+	// the public route's logic without DynamoDB.
+	buttons := &codextest.ButtonStore{GetButtonFn: func(_ context.Context, pid, id string) (codex.Button, error) {
+		if pid != button.ProjectID || id != button.ID {
+			return codex.Button{}, codex.NotFound("button")
+		}
+		return button, nil
+	}}
 	f.Fuzz(func(t *testing.T, body string) {
-		store := &memCheckouts{}
-		h := Handler(discardLog(), PublicCreateCheckout{Buttons: memButtons{button}, Checkouts: store, Now: time.Now, PageURL: testPageURL})
+		var created []codex.Checkout
+		store := &codextest.CheckoutStore{CreateCheckoutFn: func(_ context.Context, c codex.Checkout, _ *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+			created = append(created, c)
+			return nil, nil
+		}}
+		h := Handler(discardLog(), PublicCreateCheckout{Buttons: buttons, Checkouts: store, Now: time.Now, PageURL: testPageURL})
 		req := fixtureRequest(t, "public-request.json")
 		req.PathParameters = map[string]string{"project_id": button.ProjectID, "button_id": button.ID}
 		req.Body = body
@@ -75,10 +54,10 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 		}
 		switch {
 		case resp.StatusCode == http.StatusCreated:
-			if len(store.created) != 1 {
-				t.Fatalf("201 with %d checkouts stored", len(store.created))
+			if len(created) != 1 {
+				t.Fatalf("201 with %d checkouts stored", len(created))
 			}
-			c := store.created[0]
+			c := created[0]
 			if len(c.LineItems) != 1 || c.LineItems[0].Name != button.Name || c.LineItems[0].UnitAmount != button.UnitAmount ||
 				c.Currency != button.Currency || c.LineItems[0].Quantity < 1 || c.LineItems[0].Quantity > codex.MaxButtonQuantity ||
 				c.AmountTotal != button.UnitAmount*c.LineItems[0].Quantity || c.ProjectID != button.ProjectID ||
@@ -90,7 +69,7 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 				t.Fatalf("answer %s for %+v", resp.Body, c)
 			}
 		case resp.StatusCode >= 400 && resp.StatusCode < 500:
-			if len(store.created) != 0 {
+			if len(created) != 0 {
 				t.Fatalf("%d for %q, yet a checkout was stored", resp.StatusCode, body)
 			}
 		default:

@@ -8,26 +8,24 @@ import (
 
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
+	"codex/pkg/codex/codextest"
 )
-
-// memoryKeys is the key store as a map, so the benchmark measures the handler itself: header parsing,
-// checksum, hashing, the decision and its log line.
-type memoryKeys map[string]codex.Principal
-
-func (m memoryKeys) LookupKey(_ context.Context, hash string) (codex.Principal, error) {
-	if p, ok := m[hash]; ok {
-		return p, nil
-	}
-	return codex.Principal{}, codex.NotFound("key")
-}
 
 func BenchmarkHandle(b *testing.B) {
 	key, err := apikey.Generate()
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The key store is a map, so the benchmark measures the handler itself: header parsing,
+	// checksum, hashing, the decision and its log line.
+	keys := map[string]codex.Principal{key.Hash(): {ProjectID: "prj_X", KeyID: "key_X"}}
 	h := Handler{
-		Keys: memoryKeys{key.Hash(): {ProjectID: "prj_X", KeyID: "key_X"}},
+		Keys: &codextest.KeyLookup{LookupKeyFn: func(_ context.Context, hash string) (codex.Principal, error) {
+			if p, ok := keys[hash]; ok {
+				return p, nil
+			}
+			return codex.Principal{}, codex.NotFound("key")
+		}},
 		// The production logger writes JSON to stdout; discarding keeps the benchmark about the
 		// handler while still building every log record.
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),

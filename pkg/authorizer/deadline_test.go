@@ -11,15 +11,8 @@ import (
 
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
+	"codex/pkg/codex/codextest"
 )
-
-// hangingKeys is a key store that never answers, like a DynamoDB that accepts and stays silent.
-type hangingKeys struct{}
-
-func (hangingKeys) LookupKey(ctx context.Context, _ string) (codex.Principal, error) {
-	<-ctx.Done()
-	return codex.Principal{}, ctx.Err()
-}
 
 // TestHangingStoreDeniesBeforeTheDeadline: the lookup is cut off short of the invocation's deadline,
 // so the authorizer fails closed (deny and an error, which API Gateway answers with a 500) and logs
@@ -32,7 +25,12 @@ func TestHangingStoreDeniesBeforeTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	h := Handler{Keys: hangingKeys{}, Log: slog.New(slog.DiscardHandler)}
+	// A key store that never answers, like a DynamoDB that accepts and stays silent.
+	hanging := &codextest.KeyLookup{LookupKeyFn: func(ctx context.Context, _ string) (codex.Principal, error) {
+		<-ctx.Done()
+		return codex.Principal{}, ctx.Err()
+	}}
+	h := Handler{Keys: hanging, Log: slog.New(slog.DiscardHandler)}
 	resp, err := h.Handle(ctx, events.APIGatewayV2CustomAuthorizerV2Request{
 		Headers: map[string]string{"authorization": "Bearer " + key.Secret()},
 	})

@@ -39,6 +39,7 @@ func TestButtonParamsValidate(t *testing.T) {
 		"no name":          {func(p *ButtonParams) { p.Name = " " }, CodeParameterMissing, "name"},
 		"long name":        {func(p *ButtonParams) { p.Name = strings.Repeat("n", MaxLineItemName+1) }, CodeParameterInvalid, "name"},
 		"control in name":  {func(p *ButtonParams) { p.Name = "a\x07b" }, CodeParameterInvalid, "name"},
+		"format in name":   {func(p *ButtonParams) { p.Name = "a\u200db" }, CodeParameterInvalid, "name"},
 		"no amount":        {func(p *ButtonParams) { p.UnitAmount = nil }, CodeParameterMissing, "unit_amount"},
 		"zero amount":      {func(p *ButtonParams) { p.UnitAmount = ptr(int64(0)) }, CodeParameterInvalid, "unit_amount"},
 		"negative amount":  {func(p *ButtonParams) { p.UnitAmount = ptr(int64(-5)) }, CodeParameterInvalid, "unit_amount"},
@@ -107,6 +108,7 @@ func TestButtonCheckoutParams(t *testing.T) {
 		"empty reference":   {ButtonCheckoutParams{ClientReferenceID: ptr("")}, "client_reference_id"},
 		"long reference":    {ButtonCheckoutParams{ClientReferenceID: ptr(strings.Repeat("r", MaxClientReferenceID+1))}, "client_reference_id"},
 		"control reference": {ButtonCheckoutParams{ClientReferenceID: ptr("a\nb")}, "client_reference_id"},
+		"format reference":  {ButtonCheckoutParams{ClientReferenceID: ptr("a\u202eb")}, "client_reference_id"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := b.CheckoutParams(tc.q)

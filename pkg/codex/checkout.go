@@ -295,7 +295,7 @@ func validateClientReferenceID(s string) error {
 	if n := utf8.RuneCountInString(s); n > MaxClientReferenceID {
 		return Invalid(param, "%s must be at most %d characters, got %d", param, MaxClientReferenceID, n)
 	}
-	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unprintable) >= 0 {
 		return Invalid(param, "%s must be printable text", param)
 	}
 	return nil
@@ -319,7 +319,7 @@ func ValidateMetadata(param string, m map[string]string) (map[string]string, err
 		if n := utf8.RuneCountInString(k); n > MaxMetadataKey {
 			return out, Invalid(p, "%s keys must be at most %d characters, got %d", param, MaxMetadataKey, n)
 		}
-		if !utf8.ValidString(k) || strings.ContainsAny(k, "[]") || strings.IndexFunc(k, unicode.IsControl) >= 0 {
+		if !utf8.ValidString(k) || strings.ContainsAny(k, "[]") || strings.IndexFunc(k, unprintable) >= 0 {
 			return out, Invalid(p, "%s keys must be printable text without square brackets", param)
 		}
 		if n := utf8.RuneCountInString(v); n > MaxMetadataValue {

@@ -160,6 +160,10 @@ func TestValidateCheckoutRejects(t *testing.T) {
 		{"empty client_reference_id", func(p *CheckoutParams) { p.ClientReferenceID = ptr("") }, CodeParameterInvalid, "client_reference_id"},
 		{"long client_reference_id", func(p *CheckoutParams) { p.ClientReferenceID = ptr(long(MaxClientReferenceID + 1)) }, CodeParameterInvalid, "client_reference_id"},
 		{"control in client_reference_id", func(p *CheckoutParams) { p.ClientReferenceID = ptr("a\nb") }, CodeParameterInvalid, "client_reference_id"},
+		{"bidi override in client_reference_id", func(p *CheckoutParams) { p.ClientReferenceID = ptr("order-\u202e1") }, CodeParameterInvalid, "client_reference_id"},
+		{"zero width in client_reference_id", func(p *CheckoutParams) { p.ClientReferenceID = ptr("order\u200b1") }, CodeParameterInvalid, "client_reference_id"},
+		{"bidi override in line item name", func(p *CheckoutParams) { p.LineItems[0].Name = "gpj.\u202eexe" }, CodeParameterInvalid, "line_items[0].name"},
+		{"zero width in metadata key", func(p *CheckoutParams) { p.Metadata = map[string]string{"order\ufeff": "v"} }, CodeParameterInvalid, "metadata[order\ufeff]"},
 		{"too many metadata keys", func(p *CheckoutParams) {
 			p.Metadata = map[string]string{}
 			for i := range MaxMetadataPairs + 1 {

@@ -84,6 +84,12 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 // FormatTime renders t in TimeFormat.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
+// ParseTime reads a time written by FormatTime (or any RFC 3339 time) and returns it in UTC.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	return t.UTC(), err
+}
+
 // Clock returns the current time; handlers take one so tests can move time.
 type Clock func() time.Time
 

@@ -31,6 +31,13 @@ func TestValidateName(t *testing.T) {
 		"tab\tinside":            CodeParameterInvalid,
 		"nul\x00":                CodeParameterInvalid,
 		"bad \xff utf8":          CodeParameterInvalid,
+		"bidi \u202eoverride":    CodeParameterInvalid,
+		"zero\u200bwidth":        CodeParameterInvalid,
+		"\u200b":                 CodeParameterInvalid, // not space, so not trimmed to missing
+		"joiner\u200d":           CodeParameterInvalid,
+		"\ufeffbom":              CodeParameterInvalid,
+		"soft\u00adhyphen":       CodeParameterInvalid,
+		"isolate \u2066x\u2069":  CodeParameterInvalid,
 	}
 	for in, want := range bad {
 		_, err := ValidateName("name", in)
@@ -85,5 +92,16 @@ func TestFormatTimeSortsLikeTime(t *testing.T) {
 	}
 	if got := FormatTime(base); got != "2026-01-02T02:04:05.000Z" {
 		t.Fatalf("FormatTime = %q", got)
+	}
+}
+
+func TestParseTimeReadsFormatTime(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 30, 15, 123e6, time.FixedZone("CET", 3600))
+	got, err := ParseTime(FormatTime(at))
+	if err != nil || !got.Equal(at) || got.Location() != time.UTC {
+		t.Fatalf("ParseTime(FormatTime(%v)) = %v, %v", at, got, err)
+	}
+	if _, err := ParseTime("2026-11-25 09:30"); err == nil {
+		t.Fatal("a time that is not RFC 3339 was accepted")
 	}
 }

@@ -64,14 +64,14 @@ func unmarshalButton(item map[string]types.AttributeValue) (codex.Button, error)
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return codex.Button{}, fmt.Errorf("decode button: %w", err)
 	}
-	created, err := time.Parse(time.RFC3339, it.CreatedAt)
+	created, err := codex.ParseTime(it.CreatedAt)
 	if err != nil {
 		return codex.Button{}, fmt.Errorf("decode button %s: %w", it.ID, err)
 	}
 	return codex.Button{
 		ID: it.ID, ProjectID: it.ProjectID, Name: it.Name, UnitAmount: it.UnitAmount, Currency: it.Currency,
 		SuccessURL: it.SuccessURL, CancelURL: it.CancelURL, Active: it.Active,
-		CreatedAt: created.UTC(), CreatedBy: it.CreatedBy,
+		CreatedAt: created, CreatedBy: it.CreatedBy,
 	}, nil
 }
 
@@ -113,16 +113,9 @@ func (s *Store) ListButtons(ctx context.Context, projectID string) ([]codex.Butt
 // GetButton is one strongly consistent GetItem on the project's key, so an archived button is seen
 // as archived by the very next public request.
 func (s *Store) GetButton(ctx context.Context, projectID, id string) (codex.Button, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+	return getItem(ctx, s.db, &dynamodb.GetItemInput{
 		TableName: &s.tables.App, Key: buttonKey(projectID, id), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return codex.Button{}, fmt.Errorf("get button %s: %w", id, err)
-	}
-	if out.Item == nil {
-		return codex.Button{}, codex.NotFound("button")
-	}
-	return unmarshalButton(out.Item)
+	}, "button", unmarshalButton)
 }
 
 // ArchiveButton is one conditional UpdateItem: it flips an active button to archived and fails,
@@ -147,20 +140,4 @@ func (s *Store) ArchiveButton(ctx context.Context, projectID, id string, at time
 		return fmt.Errorf("archive button %s: %w", id, err)
 	}
 	return nil
-}
-
-// FindCheckout reads a checkout by id alone: one strongly consistent GetItem on the checkout's own
-// key (see checkouts.go), with no project to check. It serves the buyer's view, whose only
-// credential is the unguessable id.
-func (s *Store) FindCheckout(ctx context.Context, id string) (codex.Checkout, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.tables.App, Key: checkoutKey(id), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return codex.Checkout{}, fmt.Errorf("get checkout %s: %w", id, err)
-	}
-	if out.Item == nil {
-		return codex.Checkout{}, codex.NotFound("checkout")
-	}
-	return unmarshalCheckout(out.Item)
 }

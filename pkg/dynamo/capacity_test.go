@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"codex/infra/capacity"
 	"codex/pkg/codex"
-	"codex/pkg/dynamo/capacity"
 )
 
 // TestCheckoutCapacity pins the DynamoDB operations each checkout route performs, and prints the

@@ -96,11 +96,11 @@ func unmarshalCheckout(item map[string]types.AttributeValue) (codex.Checkout, er
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return codex.Checkout{}, fmt.Errorf("decode checkout: %w", err)
 	}
-	created, err := time.Parse(time.RFC3339, it.CreatedAt)
+	created, err := codex.ParseTime(it.CreatedAt)
 	if err != nil {
 		return codex.Checkout{}, fmt.Errorf("decode checkout %s: %w", it.ID, err)
 	}
-	expires, err := time.Parse(time.RFC3339, it.ExpiresAt)
+	expires, err := codex.ParseTime(it.ExpiresAt)
 	if err != nil {
 		return codex.Checkout{}, fmt.Errorf("decode checkout %s: %w", it.ID, err)
 	}
@@ -111,7 +111,7 @@ func unmarshalCheckout(item map[string]types.AttributeValue) (codex.Checkout, er
 		LineItems:  make([]codex.LineItem, 0, len(it.LineItems)),
 		SuccessURL: it.SuccessURL, CancelURL: it.CancelURL, ClientReferenceID: it.ClientReferenceID,
 		Metadata:  it.Metadata,
-		CreatedAt: created.UTC(), ExpiresAt: expires.UTC(),
+		CreatedAt: created, ExpiresAt: expires,
 	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]string{}
@@ -196,26 +196,23 @@ func idempotentOutcome(err error) (*codex.IdempotencyRecord, error) {
 	return nil, err
 }
 
-// GetCheckout is one strongly consistent GetItem, so a checkout is readable as soon as its creation
-// has returned. A checkout of another project is reported exactly like a missing one.
-func (s *Store) GetCheckout(ctx context.Context, projectID, id string) (codex.Checkout, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+// FindCheckout reads a checkout by id alone: one strongly consistent GetItem on the checkout's own
+// key, so a checkout is readable as soon as its creation has returned. With no project to check, it
+// serves the buyer's view, whose only credential is the unguessable id.
+func (s *Store) FindCheckout(ctx context.Context, id string) (codex.Checkout, error) {
+	return getItem(ctx, s.db, &dynamodb.GetItemInput{
 		TableName: &s.tables.App, Key: checkoutKey(id), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return codex.Checkout{}, fmt.Errorf("get checkout %s: %w", id, err)
-	}
-	if out.Item == nil {
+	}, "checkout", unmarshalCheckout)
+}
+
+// GetCheckout is FindCheckout for a merchant: a checkout of another project is reported exactly
+// like a missing one.
+func (s *Store) GetCheckout(ctx context.Context, projectID, id string) (codex.Checkout, error) {
+	c, err := s.FindCheckout(ctx, id)
+	if err == nil && c.ProjectID != projectID {
 		return codex.Checkout{}, codex.NotFound("checkout")
 	}
-	c, err := unmarshalCheckout(out.Item)
-	if err != nil {
-		return codex.Checkout{}, err
-	}
-	if c.ProjectID != projectID {
-		return codex.Checkout{}, codex.NotFound("checkout")
-	}
-	return c, nil
+	return c, err
 }
 
 // ListCheckouts queries GSI1 newest first for limit+1 items: the extra one only answers has_more.
@@ -323,13 +320,13 @@ func unmarshalIdempotency(item map[string]types.AttributeValue) (*codex.Idempote
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, fmt.Errorf("decode idempotency record: %w", err)
 	}
-	created, err := time.Parse(time.RFC3339, it.CreatedAt)
+	created, err := codex.ParseTime(it.CreatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("decode idempotency record: %w", err)
 	}
 	pid, _ := strings.CutPrefix(it.PK, "PROJECT#")
 	return &codex.IdempotencyRecord{
 		ProjectID: pid, Key: it.Key, Fingerprint: it.Fingerprint, StatusCode: it.StatusCode, Body: it.Body,
-		CreatedAt: created.UTC(), ExpiresAt: time.Unix(it.TTL, 0).UTC(),
+		CreatedAt: created, ExpiresAt: time.Unix(it.TTL, 0).UTC(),
 	}, nil
 }

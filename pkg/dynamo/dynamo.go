@@ -20,10 +20,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"codex/pkg/awsenv"
+	"codex/pkg/codex"
 )
 
 // API is the subset of the DynamoDB client the store uses; *dynamodb.Client satisfies it.
@@ -102,6 +104,28 @@ func Open(ctx context.Context) (*Store, error) {
 		return nil, err
 	}
 	return New(db, tables), nil
+}
+
+// getItem runs one GetItem and decodes the item; no item is codex.NotFound(noun).
+func getItem[T any](ctx context.Context, db API, in *dynamodb.GetItemInput, noun string, decode func(map[string]types.AttributeValue) (T, error)) (T, error) {
+	var zero T
+	out, err := db.GetItem(ctx, in)
+	if err != nil {
+		return zero, fmt.Errorf("get %s: %w", noun, err)
+	}
+	if out.Item == nil {
+		return zero, codex.NotFound(noun)
+	}
+	return decode(out.Item)
+}
+
+// decodeItem decodes an item into its attribute struct as it is.
+func decodeItem[T any](item map[string]types.AttributeValue) (T, error) {
+	var it T
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return it, fmt.Errorf("decode %T: %w", it, err)
+	}
+	return it, nil
 }
 
 // queryAll runs a query to its last page and decodes every item, so list methods hold only what is

@@ -85,7 +85,7 @@ func (s *Store) ListKeys(ctx context.Context, projectID string) ([]codex.APIKey,
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 			return codex.APIKey{}, fmt.Errorf("decode key: %w", err)
 		}
-		created, err := time.Parse(time.RFC3339, it.CreatedAt)
+		created, err := codex.ParseTime(it.CreatedAt)
 		if err != nil {
 			return codex.APIKey{}, fmt.Errorf("decode key %s: %w", it.KeyID, err)
 		}
@@ -104,18 +104,11 @@ func (s *Store) DeleteKey(ctx context.Context, projectID, keyID string) error {
 		"PK": &types.AttributeValueMemberS{Value: projectPK(projectID)},
 		"SK": &types.AttributeValueMemberS{Value: keyRefSK(keyID)},
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+	ref, err := getItem(ctx, s.db, &dynamodb.GetItemInput{
 		TableName: &s.tables.App, Key: refKey, ConsistentRead: aws.Bool(true),
-	})
+	}, "key", decodeItem[keyRefItem])
 	if err != nil {
-		return fmt.Errorf("get key ref %s: %w", keyID, err)
-	}
-	if out.Item == nil {
-		return codex.NotFound("key")
-	}
-	var ref keyRefItem
-	if err := attributevalue.UnmarshalMap(out.Item, &ref); err != nil {
-		return fmt.Errorf("decode key ref %s: %w", keyID, err)
+		return err
 	}
 	in := &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
@@ -162,21 +155,14 @@ const conflictAttempts = 3
 // LookupKey is the authorizer's single read: a strongly consistent GetItem, so a key deleted a moment
 // ago is never found.
 func (s *Store) LookupKey(ctx context.Context, hash string) (codex.Principal, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+	it, err := getItem(ctx, s.db, &dynamodb.GetItemInput{
 		TableName:            &s.tables.Keys,
 		Key:                  map[string]types.AttributeValue{"key_hash": &types.AttributeValueMemberS{Value: hash}},
 		ConsistentRead:       aws.Bool(true),
 		ProjectionExpression: aws.String("key_id, project_id"),
-	})
+	}, "key", decodeItem[keyItem])
 	if err != nil {
-		return codex.Principal{}, fmt.Errorf("get key: %w", err)
-	}
-	if out.Item == nil {
-		return codex.Principal{}, codex.NotFound("key")
-	}
-	var it keyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return codex.Principal{}, fmt.Errorf("decode key: %w", err)
+		return codex.Principal{}, err
 	}
 	return codex.Principal{ProjectID: it.ProjectID, KeyID: it.KeyID}, nil
 }

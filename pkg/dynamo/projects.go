@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -90,21 +89,14 @@ func (s *Store) ListProjects(ctx context.Context, userID string) ([]codex.Projec
 
 // Membership is one strongly consistent GetItem: a member just added or removed is seen at once.
 func (s *Store) Membership(ctx context.Context, userID, projectID string) (codex.Membership, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+	return getItem(ctx, s.db, &dynamodb.GetItemInput{
 		TableName:      &s.tables.App,
 		ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{
 			"PK": &types.AttributeValueMemberS{Value: userPK(userID)},
 			"SK": &types.AttributeValueMemberS{Value: membershipSK(projectID)},
 		},
-	})
-	if err != nil {
-		return codex.Membership{}, fmt.Errorf("get membership: %w", err)
-	}
-	if out.Item == nil {
-		return codex.Membership{}, codex.NotFound("project")
-	}
-	return unmarshalMembership(out.Item)
+	}, "project", unmarshalMembership)
 }
 
 func unmarshalMembership(item map[string]types.AttributeValue) (codex.Membership, error) {
@@ -112,7 +104,7 @@ func unmarshalMembership(item map[string]types.AttributeValue) (codex.Membership
 	if err := attributevalue.UnmarshalMap(item, &m); err != nil {
 		return codex.Membership{}, fmt.Errorf("decode membership: %w", err)
 	}
-	created, err := time.Parse(time.RFC3339, m.ProjectCreatedAt)
+	created, err := codex.ParseTime(m.ProjectCreatedAt)
 	if err != nil {
 		return codex.Membership{}, fmt.Errorf("decode membership %s: %w", m.ProjectID, err)
 	}

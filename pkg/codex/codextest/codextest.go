@@ -1,0 +1,121 @@
+// Package codextest holds one fake of each storage interface of package codex, for handler tests
+// that need no DynamoDB: each method calls the function field of the same name, which the test
+// sets to the behaviour it needs. A method whose field is nil panics, so a test notices a call it
+// did not expect (api.Handler answers it with a 500). Tests that depend on DynamoDB's own
+// behaviour (conditions, transactions, consistent reads) use moto instead, as pkg/dynamo does.
+package codextest
+
+import (
+	"context"
+	"time"
+
+	"codex/pkg/codex"
+)
+
+var (
+	_ codex.ProjectStore   = (*ProjectStore)(nil)
+	_ codex.KeyStore       = (*KeyStore)(nil)
+	_ codex.KeyLookup      = (*KeyLookup)(nil)
+	_ codex.ButtonStore    = (*ButtonStore)(nil)
+	_ codex.CheckoutStore  = (*CheckoutStore)(nil)
+	_ codex.CheckoutFinder = (*CheckoutFinder)(nil)
+)
+
+// ProjectStore is a fake codex.ProjectStore.
+type ProjectStore struct {
+	CreateProjectFn func(ctx context.Context, p codex.Project) error
+	ListProjectsFn  func(ctx context.Context, userID string) ([]codex.Project, error)
+	MembershipFn    func(ctx context.Context, userID, projectID string) (codex.Membership, error)
+}
+
+func (s *ProjectStore) CreateProject(ctx context.Context, p codex.Project) error {
+	return s.CreateProjectFn(ctx, p)
+}
+
+func (s *ProjectStore) ListProjects(ctx context.Context, userID string) ([]codex.Project, error) {
+	return s.ListProjectsFn(ctx, userID)
+}
+
+func (s *ProjectStore) Membership(ctx context.Context, userID, projectID string) (codex.Membership, error) {
+	return s.MembershipFn(ctx, userID, projectID)
+}
+
+// KeyStore is a fake codex.KeyStore.
+type KeyStore struct {
+	CreateKeyFn func(ctx context.Context, k codex.APIKey, hash string, hashVersion int) error
+	ListKeysFn  func(ctx context.Context, projectID string) ([]codex.APIKey, error)
+	DeleteKeyFn func(ctx context.Context, projectID, keyID string) error
+}
+
+func (s *KeyStore) CreateKey(ctx context.Context, k codex.APIKey, hash string, hashVersion int) error {
+	return s.CreateKeyFn(ctx, k, hash, hashVersion)
+}
+
+func (s *KeyStore) ListKeys(ctx context.Context, projectID string) ([]codex.APIKey, error) {
+	return s.ListKeysFn(ctx, projectID)
+}
+
+func (s *KeyStore) DeleteKey(ctx context.Context, projectID, keyID string) error {
+	return s.DeleteKeyFn(ctx, projectID, keyID)
+}
+
+// KeyLookup is a fake codex.KeyLookup.
+type KeyLookup struct {
+	LookupKeyFn func(ctx context.Context, hash string) (codex.Principal, error)
+}
+
+func (s *KeyLookup) LookupKey(ctx context.Context, hash string) (codex.Principal, error) {
+	return s.LookupKeyFn(ctx, hash)
+}
+
+// ButtonStore is a fake codex.ButtonStore.
+type ButtonStore struct {
+	CreateButtonFn  func(ctx context.Context, b codex.Button) error
+	ListButtonsFn   func(ctx context.Context, projectID string) ([]codex.Button, error)
+	GetButtonFn     func(ctx context.Context, projectID, id string) (codex.Button, error)
+	ArchiveButtonFn func(ctx context.Context, projectID, id string, at time.Time) error
+}
+
+func (s *ButtonStore) CreateButton(ctx context.Context, b codex.Button) error {
+	return s.CreateButtonFn(ctx, b)
+}
+
+func (s *ButtonStore) ListButtons(ctx context.Context, projectID string) ([]codex.Button, error) {
+	return s.ListButtonsFn(ctx, projectID)
+}
+
+func (s *ButtonStore) GetButton(ctx context.Context, projectID, id string) (codex.Button, error) {
+	return s.GetButtonFn(ctx, projectID, id)
+}
+
+func (s *ButtonStore) ArchiveButton(ctx context.Context, projectID, id string, at time.Time) error {
+	return s.ArchiveButtonFn(ctx, projectID, id, at)
+}
+
+// CheckoutStore is a fake codex.CheckoutStore.
+type CheckoutStore struct {
+	CreateCheckoutFn func(ctx context.Context, c codex.Checkout, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error)
+	GetCheckoutFn    func(ctx context.Context, projectID, id string) (codex.Checkout, error)
+	ListCheckoutsFn  func(ctx context.Context, projectID string, limit int, startingAfter string) ([]codex.Checkout, bool, error)
+}
+
+func (s *CheckoutStore) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+	return s.CreateCheckoutFn(ctx, c, rec)
+}
+
+func (s *CheckoutStore) GetCheckout(ctx context.Context, projectID, id string) (codex.Checkout, error) {
+	return s.GetCheckoutFn(ctx, projectID, id)
+}
+
+func (s *CheckoutStore) ListCheckouts(ctx context.Context, projectID string, limit int, startingAfter string) ([]codex.Checkout, bool, error) {
+	return s.ListCheckoutsFn(ctx, projectID, limit, startingAfter)
+}
+
+// CheckoutFinder is a fake codex.CheckoutFinder.
+type CheckoutFinder struct {
+	FindCheckoutFn func(ctx context.Context, id string) (codex.Checkout, error)
+}
+
+func (s *CheckoutFinder) FindCheckout(ctx context.Context, id string) (codex.Checkout, error) {
+	return s.FindCheckoutFn(ctx, id)
+}

@@ -1,0 +1,210 @@
+// Package registry is the one list of Codex's Lambda functions: each function's logical id in
+// template.yaml, the route it serves and how its handler is built from the dependencies it needs.
+// functions/<name>/main.go is one call of Main; the tests, the local stack (make dev) and make
+// bench build and check the same entries, and a test in infra/checks ties them to template.yaml
+// and api/openapi/openapi.yaml.
+//
+// Each function is its own variable, named after its logical id without "Function", rather than a
+// row of a table looked up by name: a bootstrap then links only its own handler, as a hand-written
+// main.go would (a lookup by name would link all sixteen into each). Importing pkg/dynamo still
+// links the AWS SDK's package initialisation into every bootstrap, WhoamiFunction's too, though
+// only the functions that use DynamoDB build a client.
+package registry
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"codex/pkg/api"
+	"codex/pkg/authorizer"
+	"codex/pkg/codex"
+	"codex/pkg/dynamo"
+)
+
+// Store is every storage interface a handler uses. *dynamo.Store implements it.
+type Store interface {
+	codex.ProjectStore
+	codex.KeyStore
+	codex.KeyLookup
+	codex.ButtonStore
+	codex.CheckoutStore
+	codex.CheckoutFinder
+}
+
+// Deps are what handlers are built from. Main builds only those its function needs, once per
+// process, before the first invocation.
+type Deps struct {
+	Store   Store
+	Now     codex.Clock
+	PageURL string // the hosted checkout page, from CHECKOUT_BASE_URL
+	Log     *slog.Logger
+}
+
+// Function is one function of template.yaml.
+type Function struct {
+	// ID is the function's logical id in template.yaml.
+	ID string
+	// RouteKey is its HttpApi event, "METHOD /path"; empty for the authorizer.
+	RouteKey string
+
+	// store opens the function's store; nil when it needs none. A field rather than a flag so
+	// that only the bootstraps that use DynamoDB link the SDK.
+	store func(context.Context) (Store, error)
+	// pageURL says the function reads CHECKOUT_BASE_URL.
+	pageURL bool
+	// route builds an HTTP route; authorize builds the authorizer's handler. One of them is set.
+	route     func(Deps) api.Route
+	authorize func(Deps) any
+}
+
+// NeedsStore reports whether the function uses DynamoDB.
+func (f Function) NeedsStore() bool { return f.store != nil }
+
+// NeedsPageURL reports whether the function reads CHECKOUT_BASE_URL.
+func (f Function) NeedsPageURL() bool { return f.pageURL }
+
+// Route returns the function's route handler over d; nil for the authorizer.
+func (f Function) Route(d Deps) api.Route {
+	if f.route == nil {
+		return nil
+	}
+	return f.route(d)
+}
+
+// Handler returns what lambda.Start runs for the function over d.
+func (f Function) Handler(d Deps) any {
+	if f.authorize != nil {
+		return f.authorize(d)
+	}
+	return api.Handler(d.Log, f.route(d))
+}
+
+// Start builds the dependencies f needs from the environment: the checkout page from
+// CHECKOUT_BASE_URL, then the store (one SDK client for the life of the process).
+func (f Function) Start(ctx context.Context, log *slog.Logger) (Deps, error) {
+	d := Deps{Now: time.Now, Log: log}
+	if f.pageURL {
+		u, err := api.CheckoutPageURL(os.Getenv("CHECKOUT_BASE_URL"))
+		if err != nil {
+			return Deps{}, err
+		}
+		d.PageURL = u
+	}
+	if f.store != nil {
+		s, err := f.store(ctx)
+		if err != nil {
+			return Deps{}, err
+		}
+		d.Store = s
+	}
+	return d, nil
+}
+
+// Main is a function's main: it builds f's dependencies and serves invocations until the process
+// ends. A dependency that cannot be built is logged and ends the process, so Lambda reports an
+// init error rather than answering requests half-configured.
+func Main(f Function) {
+	log := api.NewLogger()
+	d, err := f.Start(context.Background(), log)
+	if err != nil {
+		log.Error("start-up failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(f.Handler(d))
+}
+
+// openDynamo is every function's store: DynamoDB, the tables named by the environment.
+func openDynamo(ctx context.Context) (Store, error) {
+	s, err := dynamo.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// All returns every function, in template.yaml's order.
+func All() []Function {
+	return []Function{
+		Authorizer,
+		CreateProject, ListProjects,
+		CreateKey, ListKeys, DeleteKey,
+		Whoami,
+		CreateCheckout, GetCheckout, ListCheckouts,
+		CreateButton, ListButtons, DeleteButton,
+		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
+	}
+}
+
+// Lookup returns the function with logical id id.
+func Lookup(id string) (Function, bool) {
+	for _, f := range All() {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Routes returns every HTTP route over d, by route key: the whole API in one process, for tests.
+func Routes(d Deps) map[string]api.Route {
+	routes := map[string]api.Route{}
+	for _, f := range All() {
+		if f.route != nil {
+			routes[f.RouteKey] = f.route(d)
+		}
+	}
+	return routes
+}
+
+// The functions. Keep each next to its template.yaml resource's order; see "Adding a route".
+var (
+	Authorizer = Function{ID: "AuthorizerFunction", store: openDynamo,
+		authorize: func(d Deps) any { return authorizer.Handler{Keys: d.Store, Log: d.Log}.Handle }}
+
+	CreateProject = Function{ID: "CreateProjectFunction", RouteKey: "POST /projects", store: openDynamo,
+		route: func(d Deps) api.Route { return api.CreateProject{Projects: d.Store, Now: d.Now} }}
+	ListProjects = Function{ID: "ListProjectsFunction", RouteKey: "GET /projects", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListProjects{Projects: d.Store} }}
+
+	CreateKey = Function{ID: "CreateKeyFunction", RouteKey: "POST /projects/{project_id}/keys", store: openDynamo,
+		route: func(d Deps) api.Route { return api.CreateKey{Projects: d.Store, Keys: d.Store, Now: d.Now} }}
+	ListKeys = Function{ID: "ListKeysFunction", RouteKey: "GET /projects/{project_id}/keys", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListKeys{Projects: d.Store, Keys: d.Store} }}
+	DeleteKey = Function{ID: "DeleteKeyFunction", RouteKey: "DELETE /projects/{project_id}/keys/{key_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.DeleteKey{Projects: d.Store, Keys: d.Store} }}
+
+	// Whoami needs no AWS client: the authorizer has already resolved the key.
+	Whoami = Function{ID: "WhoamiFunction", RouteKey: "GET /v1/whoami",
+		route: func(Deps) api.Route { return api.Whoami{} }}
+
+	CreateCheckout = Function{ID: "CreateCheckoutFunction", RouteKey: "POST /v1/checkouts", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route { return api.CreateCheckout{Checkouts: checkouts(d)} }}
+	GetCheckout = Function{ID: "GetCheckoutFunction", RouteKey: "GET /v1/checkouts/{checkout_id}", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route { return api.GetCheckout{Checkouts: checkouts(d)} }}
+	ListCheckouts = Function{ID: "ListCheckoutsFunction", RouteKey: "GET /v1/checkouts", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route { return api.ListCheckouts{Checkouts: checkouts(d)} }}
+
+	CreateButton = Function{ID: "CreateButtonFunction", RouteKey: "POST /projects/{project_id}/buttons", store: openDynamo,
+		route: func(d Deps) api.Route { return api.CreateButton{Projects: d.Store, Buttons: d.Store, Now: d.Now} }}
+	ListButtons = Function{ID: "ListButtonsFunction", RouteKey: "GET /projects/{project_id}/buttons", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListButtons{Projects: d.Store, Buttons: d.Store} }}
+	DeleteButton = Function{ID: "DeleteButtonFunction", RouteKey: "DELETE /projects/{project_id}/buttons/{button_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.DeleteButton{Projects: d.Store, Buttons: d.Store, Now: d.Now} }}
+
+	PublicGetButton = Function{ID: "PublicGetButtonFunction", RouteKey: "GET /public/projects/{project_id}/buttons/{button_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.PublicGetButton{Buttons: d.Store} }}
+	PublicCreateCheckout = Function{ID: "PublicCreateCheckoutFunction", RouteKey: "POST /public/projects/{project_id}/buttons/{button_id}/checkouts", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route {
+			return api.PublicCreateCheckout{Buttons: d.Store, Checkouts: d.Store, Now: d.Now, PageURL: d.PageURL}
+		}}
+	PublicGetCheckout = Function{ID: "PublicGetCheckoutFunction", RouteKey: "GET /public/checkouts/{checkout_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.PublicGetCheckout{Checkouts: d.Store, Now: d.Now} }}
+)
+
+func checkouts(d Deps) api.Checkouts {
+	return api.Checkouts{Store: d.Store, Now: d.Now, PageURL: d.PageURL}
+}
