@@ -100,6 +100,17 @@ dev-token: ## print an ID token for USER (default alice) of the running make dev
 	@$(DEV_BUILD)
 	@$(DEV_BIN) token -user $(DEV_USER) -state $(DEV_STATE)
 
+# make sam-env: sam local's --env-vars file, from the running make dev's stack.json and template.yaml
+# (docs/sam-local.md). samconfig.toml names .dev/sam-env.json. SAM_HOST is this machine's loopback
+# as sam local's containers see it: host.docker.internal (default, Docker Desktop) or 127.0.0.1
+# (default on Linux, with sam local --docker-network host).
+.PHONY: sam-env
+SAM_ENV  ?= $(DEV_STATE)/sam-env.json
+SAM_HOST ?=
+sam-env: ## write sam local's --env-vars file (.dev/sam-env.json) from the running make dev
+	@$(DEV_BUILD)
+	@$(DEV_BIN) sam-env -state $(DEV_STATE) -o $(SAM_ENV) $(if $(SAM_HOST),-host $(SAM_HOST))
+
 # make bench: infra/bench builds, starts, measures and stops everything itself, and prints one table
 # (see the README's "Benchmarks"). bench-hello builds its baseline, a hello-world aws-lambda-go
 # bootstrap, with exactly the functions' build command; it is not a function of the template.

@@ -121,6 +121,11 @@ func TestQuickstart(t *testing.T) {
 		}
 	}
 
+	// The --env-vars file for sam local, from this stack, reaches the quickstart's data.
+	if len(ids) == 5 {
+		checkSAMEnv(t, ctx, root, state, stack, ids[1], ids[4])
+	}
+
 	// Close stops everything the stack started, and frees every port it served.
 	before := descendants(t, os.Getpid())
 	if len(before) == 0 {

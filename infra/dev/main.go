@@ -3,18 +3,21 @@
 //
 //	dev serve [-addr 127.0.0.1:3000] [-state .dev] [-v]   the whole API until Ctrl-C
 //	dev token [-user alice] [-state .dev]                 an ID token of a local user, on stdout
+//	dev sam-env [-state .dev] [-host h] [-o file]         sam local's --env-vars file for the stack
 //
 // serve refuses an -addr off loopback unless -allow-non-loopback is given, and then warns.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"codex/infra/devstack"
@@ -31,6 +34,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "token":
 		err = token(os.Args[2:])
+	case "sam-env":
+		err = samEnv(os.Args[2:])
 	default:
 		usage()
 	}
@@ -107,5 +112,48 @@ func token(args []string) error {
 	}
 	// Only the token goes to stdout, so that TOKEN=$(make -s dev-token) works.
 	fmt.Println(tok)
+	return nil
+}
+
+// samEnv writes the --env-vars file of `sam local` for the running stack; see devstack.SAMEnv
+// and docs/sam-local.md.
+func samEnv(args []string) error {
+	fs := flag.NewFlagSet("sam-env", flag.ExitOnError)
+	state := fs.String("state", ".dev", "state directory of the running stack")
+	// Docker Desktop (macOS, Windows) reaches the host's loopback as host.docker.internal; on
+	// Linux, sam local --docker-network host shares it as 127.0.0.1.
+	defaultHost := "host.docker.internal"
+	if runtime.GOOS == "linux" {
+		defaultHost = "127.0.0.1"
+	}
+	host := fs.String("host", defaultHost, "the host name of this machine's loopback as sam local's containers see it")
+	out := fs.String("o", "", "file to write (default: stdout)")
+	_ = fs.Parse(args)
+
+	st, err := devstack.ReadState(*state)
+	if err != nil {
+		return err
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	env, err := st.SAMEnv(root, *host)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if *out == "" {
+		_, err = os.Stdout.Write(b)
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "dev: wrote %s (%d functions, DynamoDB at %s, region %s)\n", *out, len(env), *host, st.Region)
 	return nil
 }

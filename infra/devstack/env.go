@@ -94,6 +94,11 @@ func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[
 			problems = append(problems, fmt.Sprintf("%s is reserved by Lambda and cannot be set", k))
 			continue
 		}
+		if slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") }) {
+			// The local endpoint wins over the template's empty AWS_ENDPOINT_URL_DYNAMODB, as
+			// make sam-env's value does for sam local.
+			continue
+		}
 		v, err := tpl.Resolve(fn.Environment[k], names)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", k, err))
