@@ -267,7 +267,7 @@ func errorBody(b []byte) (kind string, env envelope, gatewayMessage string) {
 // wantInternalEnvelope checks a function's answer to a failure it could not help: 500 and the
 // envelope with "internal error" and nothing else (errorBody refuses unknown fields), so no table
 // name, endpoint or SDK message reaches the client; and the detail is in the function's log under
-// the same request id, as the README promises.
+// the same request id, as docs/api.md promises.
 func wantInternalEnvelope(t *testing.T, what string, r e2etest.Response) {
 	t.Helper()
 	kind, env, _ := errorBody(r.Body)

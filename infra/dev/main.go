@@ -1,5 +1,5 @@
 // Command dev runs the local stack: `make dev` runs `dev serve` and `make dev-token` runs
-// `dev token`. See the README's "Run it locally".
+// `dev token`. See the README's "Quickstart" and docs/local-stack.md.
 //
 //	dev serve [-addr 127.0.0.1:3000] [-state .dev] [-v]   the whole API until Ctrl-C
 //	dev token [-user alice] [-state .dev]                 an ID token of a local user, on stdout

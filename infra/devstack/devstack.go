@@ -459,7 +459,7 @@ func (s *Stack) Describe() string {
 	for _, id := range slices.Sorted(maps.Keys(s.Tables)) {
 		fmt.Fprintf(&b, "  %-16s %s\n", id, s.Tables[id])
 	}
-	fmt.Fprintf(&b, "\nNext, in another terminal (the README's \"Run it locally\" has the whole walk-through):\n")
+	fmt.Fprintf(&b, "\nNext, in another terminal (the README's \"Quickstart\" has the whole walk-through):\n")
 	fmt.Fprintf(&b, "  API=%s\n", s.URL)
 	fmt.Fprintf(&b, "  TOKEN=$(make -s dev-token USER=alice)\n")
 	fmt.Fprintf(&b, "  curl -s -X POST $API/projects -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"My shop\"}'\n")
