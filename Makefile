@@ -81,7 +81,7 @@ lint: cfn-lint tidy-check ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy
 # is refused with the command that installs this one (.ci/run reads the version from here).
 CFN_LINT_VERSION := 1.51.0
 cfn-lint: cfn-lint-version
-	cfn-lint --non-zero-exit-code error template.yaml
+	cfn-lint --non-zero-exit-code error template.yaml infra/waf/webacl.yaml
 
 cfn-lint-version:
 	@command -v cfn-lint >/dev/null || { echo 'cfn-lint is required: pip install "cfn-lint==$(CFN_LINT_VERSION)"'; exit 1; }
