@@ -31,7 +31,8 @@ import (
 )
 
 // The world the events are written against: the user of the dashboard events' JWT claims, a
-// project of theirs with one key, one active button and one checkout. The /v1 events carry the
+// project of theirs with one key, one active button, one open checkout and one that expired
+// yesterday, which the sweeper's event finds due. The /v1 events carry the
 // authorizer context of that key. The authorizer's event holds a well-formed key that exists
 // nowhere, so it is denied (a key of a running make dev works in its place).
 const (
@@ -40,6 +41,7 @@ const (
 	keyID      = "key_EXAMPLEKEYAAAAAAAAAAAAAAAA"
 	buttonID   = "btn_EXAMPLEBUTTONAAAAAAAAAAAAA"
 	checkoutID = "chk_EXAMPLECHECKOUTAAAAAAAAAAA"
+	overdueID  = "chk_EXAMPLEOVERDUEAAAAAAAAAAA"
 )
 
 var now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -52,12 +54,13 @@ type store struct {
 	*codextest.ButtonStore
 	*codextest.CheckoutStore
 	*codextest.CheckoutFinder
+	*codextest.CheckoutExpirer
 }
 
 // emptyStore has no behaviour at all: any call panics, which api.Handler answers with a 500.
 func emptyStore() store {
 	return store{&codextest.ProjectStore{}, &codextest.KeyStore{}, &codextest.KeyLookup{},
-		&codextest.ButtonStore{}, &codextest.CheckoutStore{}, &codextest.CheckoutFinder{}}
+		&codextest.ButtonStore{}, &codextest.CheckoutStore{}, &codextest.CheckoutFinder{}, &codextest.CheckoutExpirer{}}
 }
 
 // world is a store holding the world above; writes succeed and change nothing.
@@ -69,6 +72,8 @@ func world() store {
 	checkout := codex.Checkout{ID: checkoutID, ProjectID: projectID, Status: codex.CheckoutOpen, PaymentStatus: codex.PaymentUnpaid,
 		Currency: "eur", LineItems: []codex.LineItem{{Name: "T-shirt", UnitAmount: 2500, Quantity: 2}}, AmountTotal: 5000,
 		SuccessURL: "https://shop.example.com/thanks", CancelURL: "https://shop.example.com/cart", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+	overdue := checkout
+	overdue.ID, overdue.CreatedAt, overdue.ExpiresAt = overdueID, now.Add(-48*time.Hour), now.Add(-24*time.Hour)
 
 	s := emptyStore()
 	s.CreateProjectFn = func(context.Context, codex.Project) error { return nil }
@@ -135,10 +140,24 @@ func world() store {
 		return nil, false, nil
 	}
 	s.FindCheckoutFn = func(_ context.Context, id string) (codex.Checkout, error) {
-		if id == checkoutID {
+		switch id {
+		case checkoutID:
 			return checkout, nil
+		case overdueID:
+			return overdue, nil
 		}
 		return codex.Checkout{}, codex.NotFound("checkout")
+	}
+	s.ExpireCheckoutFn = func(_ context.Context, c codex.Checkout, _ time.Time) (codex.Checkout, error) {
+		c.Status = codex.CheckoutExpired
+		return c, nil
+	}
+	s.OpenShardsFn = func() int { return 8 }
+	s.DueCheckoutsFn = func(_ context.Context, shard int, at time.Time, _ int, _ string) ([]string, string, error) {
+		if shard == 0 && !at.Before(overdue.ExpiresAt) {
+			return []string{overdueID}, "", nil
+		}
+		return nil, "", nil
 	}
 	return s
 }

@@ -204,6 +204,12 @@ var hostileCorpus = []hostile{
 	{Name: "checkout/get another merchant's", Method: "GET", Path: "/v1/checkouts/{o.checkout}", Auth: "Bearer {key}", Status: 404},
 	{Name: "checkout/get an encoded traversal", Method: "GET", Path: "/v1/checkouts/..%2F..%2Fprojects", Auth: "Bearer {key}", Status: 404},
 	{Name: "checkout/get a 4 KB id", Method: "GET", Path: "/v1/checkouts/" + longID, Auth: "Bearer {key}", Status: 404},
+
+	// ----------------------------------------------------------------- POST /v1/checkouts/{id}/expire
+	{Name: "expire/another merchant's", Method: "POST", Path: "/v1/checkouts/{o.checkout}/expire", Auth: "Bearer {key}", Status: 404},
+	{Name: "expire/a chosen status", Method: "POST", Path: "/v1/checkouts/{checkout}/expire", Auth: "Bearer {key}", Body: `{"status":"complete"}`, Status: 400},
+	{Name: "expire/with a dashboard JWT", Method: "POST", Path: "/v1/checkouts/{checkout}/expire", Auth: "Bearer {jwt}", Status: 403},
+	{Name: "expire/form body", Method: "POST", Path: "/v1/checkouts/{checkout}/expire", Auth: "Bearer {key}", Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Body: `status=expired`, Status: 415},
 	{Name: "checkout/get a lower-case id", Method: "GET", Path: "/v1/checkouts/{checkout.lower}", Auth: "Bearer {key}", Status: 404},
 	{Name: "checkouts/limit 0", Method: "GET", Path: "/v1/checkouts?limit=0", Auth: "Bearer {key}", Status: 400},
 	{Name: "checkouts/limit 101", Method: "GET", Path: "/v1/checkouts?limit=101", Auth: "Bearer {key}", Status: 400},

@@ -2,6 +2,7 @@ package proof
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -9,10 +10,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"codex/e2e/e2etest"
 	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
+	"codex/pkg/codex"
+	"codex/pkg/dynamo"
 )
 
 // TestIAMMatchesCalls proves each function's policy in template.yaml against the DynamoDB calls
@@ -43,7 +51,20 @@ func TestIAMMatchesCalls(t *testing.T) {
 
 	proxy.StartRecording()
 	m := newMerchant(t, "iam") // POST /projects, POST /projects/{id}/keys
+	// For the sweeper: an overdue checkout to expire, and a paid one its index entry was left on
+	// (written straight to moto, past the proxy, so not among the calls).
+	seedOverdue(t, m.project, codex.CheckoutOpen)
+	seedOverdue(t, m.project, codex.CheckoutComplete)
 	exercised["CreateProjectFunction"], exercised["CreateKeyFunction"] = true, true
+	exercised["SweepCheckoutsFunction"] = true
+	swept, err := stack.RunSchedule(t.Context(), "SweepCheckoutsFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both paths that write: the expiring transaction and the index repair.
+	if r := e2etest.Decode[struct{ Expired, Unindexed int }](t, e2etest.Response{Status: 200, Body: swept}); r.Expired < 1 || r.Unindexed < 1 {
+		t.Errorf("the sweep answered %s; want a checkout expired and one unindexed", swept)
+	}
 	jwt, key, p := e2etest.Bearer(m.token), e2etest.Bearer(m.key), "/projects/"+m.project
 	do("ListProjectsFunction", "", "GET", "/projects", jwt, "", http.StatusOK)
 	do("ListKeysFunction", "", "GET", p+"/keys", jwt, "", http.StatusOK)
@@ -58,6 +79,7 @@ func TestIAMMatchesCalls(t *testing.T) {
 	do("CreateCheckoutFunction", "", "POST", "/v1/checkouts", idem, checkoutBody, http.StatusCreated) // the replay
 	do("GetCheckoutFunction", "", "GET", "/v1/checkouts/"+checkout, key, "", http.StatusOK)
 	do("ListCheckoutsFunction", "", "GET", "/v1/checkouts?limit=1&starting_after="+checkout, key, "", http.StatusOK)
+	do("ExpireCheckoutFunction", "", "POST", "/v1/checkouts/"+checkout+"/expire", key, "", http.StatusOK)
 
 	button := do("CreateButtonFunction", "", "POST", p+"/buttons", jwt, buttonBody, http.StatusCreated)
 	do("ListButtonsFunction", "", "GET", p+"/buttons", jwt, "", http.StatusOK)
@@ -80,6 +102,9 @@ func TestIAMMatchesCalls(t *testing.T) {
 	for _, problem := range privilegeProblems(tpl, calls, stack.Tables) {
 		t.Error(problem)
 	}
+	// The expire route and the sweep left the checkouts as the data model has them (expired with
+	// a ttl and out of the open index; the paid one out of it too).
+	wantConsistent(t)
 	if testing.Verbose() {
 		for _, fn := range slices.Sorted(maps.Keys(usedBy(calls, stack.Tables))) {
 			t.Logf("%s: %s", fn, usedBy(calls, stack.Tables)[fn])
@@ -325,4 +350,39 @@ func TestPrivilegeProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seedOverdue writes a checkout of project straight into the app table (no route can make one in
+// the past) that expired a day ago; with a status other than open, its index entry is left on, as
+// a status change that forgot it would leave it. It returns the id.
+func seedOverdue(t *testing.T, project string, status codex.CheckoutStatus) string {
+	t.Helper()
+	p, err := codex.CheckoutParams{
+		LineItems: []codex.LineItem{{Name: "Tea", UnitAmount: 450, Quantity: 1}}, Currency: "eur",
+		SuccessURL: "https://shop.example/ok", CancelURL: "https://shop.example/cart",
+	}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := codex.NewCheckout(project, p, time.Now().Add(-48*time.Hour))
+	store := dynamo.New(db(), dynamo.Tables{Keys: stack.Tables["KeysTable"], App: stack.Tables["AppTable"]})
+	if _, err := store.CreateCheckout(context.Background(), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if status != codex.CheckoutOpen {
+		table := stack.Tables["AppTable"]
+		_, err := db().UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+			TableName: &table,
+			Key: map[string]types.AttributeValue{
+				"PK": &types.AttributeValueMemberS{Value: "CHECKOUT#" + c.ID}, "SK": &types.AttributeValueMemberS{Value: "CHECKOUT"},
+			},
+			UpdateExpression:          aws.String("SET #s = :s"),
+			ExpressionAttributeNames:  map[string]string{"#s": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: string(status)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c.ID
 }

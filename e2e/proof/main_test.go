@@ -70,6 +70,9 @@ func run(m *testing.M) int {
 		Client: client,
 		Options: devstack.Options{
 			FunctionDynamoDBEndpoint: proxy.URL(),
+			// The sweeper runs when a test calls stack.RunSchedule, never among the calls a test
+			// records for one request.
+			ManualSchedules: true,
 			// Everything the stack logs, debug lines included, goes to logs; -v also shows it.
 			Log: slog.New(slog.NewJSONHandler(logOutput(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		},

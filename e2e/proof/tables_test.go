@@ -114,6 +114,8 @@ func (s snapshot) diff(after snapshot) string {
 //   - an idempotency record whose stored answer names a checkout that does not exist in its
 //     project: a key stuck on nothing;
 //   - a checkout, key or button of a project that does not exist;
+//   - an open checkout missing from the open index (the sweeper would never expire it), an expired
+//     one still in it, or a deletion date (ttl) on anything but an expired, unpaid checkout;
 //   - an item of a kind it does not know, which it could not check.
 func (s snapshot) consistency() []string {
 	var problems []string
@@ -166,6 +168,18 @@ func (s snapshot) consistency() []string {
 			}
 			if it.s("GSI1PK") != "PROJECT#"+it.s("project_id")+"#CHECKOUT" {
 				problems = append(problems, fmt.Sprintf("checkout %s is listed under %s", pk, it.s("GSI1PK")))
+			}
+			_, indexed := it["open_shard"]
+			_, deleted := it["ttl"]
+			switch status := it.s("status"); {
+			case status == "open" && (!indexed || it.s("open_expires_at") != it.s("expires_at")):
+				problems = append(problems, fmt.Sprintf("open checkout %s is not in the open index by its expires_at", pk))
+			case status == "expired" && (indexed || it["open_expires_at"] != nil):
+				problems = append(problems, fmt.Sprintf("expired checkout %s is still in the open index", pk))
+			case deleted && (status != "expired" || it.s("payment_status") != "unpaid"):
+				problems = append(problems, fmt.Sprintf("checkout %s (%s, %s) is to be deleted", pk, status, it.s("payment_status")))
+			case status == "expired" && !deleted:
+				problems = append(problems, fmt.Sprintf("expired checkout %s is never deleted", pk))
 			}
 		default:
 			// A kind of item this check does not know would go unchecked: teach it the new kind.

@@ -38,6 +38,11 @@ func coldStarts(ctx context.Context, stack *devstack.Stack, tpl *samtemplate.Tem
 		if pool == nil {
 			continue // not served by any route: no emulator definition
 		}
+		if len(tpl.Functions[id].Schedules) > 0 {
+			// Nobody waits on a scheduled function's cold start, and it has no request to
+			// refuse: its first invocation would do a run's real work.
+			continue
+		}
 		fn, opts := pool.Config()
 		opts.MaxInstances = 1
 		subjects[id] = subject{fn, opts}

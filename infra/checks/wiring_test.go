@@ -67,18 +67,23 @@ func TestRoutesAreWired(t *testing.T) {
 			t.Errorf("pkg/registry entry %s (route %q) is not a function of template.yaml", f.ID, f.RouteKey)
 			continue
 		}
+		scheduled := len(tpl.Functions[f.ID].Schedules) > 0
 		switch want, routed := templateRoute[f.ID]; {
 		case f.RouteKey == "" && routed:
 			t.Errorf("pkg/registry entry %s has no route; template.yaml routes %s to it", f.ID, want)
-		case f.RouteKey == "" && !authorizers[f.ID]:
-			t.Errorf("pkg/registry entry %s has no route, and template.yaml neither routes to it nor uses it as an authorizer", f.ID)
+		case f.Scheduled() != scheduled:
+			t.Errorf("pkg/registry entry %s: scheduled %v, but template.yaml gives it Schedule events: %v", f.ID, f.Scheduled(), scheduled)
+		case f.RouteKey == "" && !authorizers[f.ID] && !scheduled:
+			t.Errorf("pkg/registry entry %s has no route, and template.yaml neither routes to it, uses it as an authorizer nor schedules it", f.ID)
+		case f.Scheduled() && (routed || authorizers[f.ID]):
+			t.Errorf("pkg/registry entry %s is scheduled; template.yaml also routes to it or uses it as an authorizer", f.ID)
 		case f.RouteKey != "" && !routed:
 			t.Errorf("pkg/registry routes %s to %s; template.yaml gives %s no route", f.RouteKey, f.ID, f.ID)
 		case f.RouteKey != "" && f.RouteKey != want:
 			t.Errorf("pkg/registry routes %s to %s; template.yaml routes %s to it", f.RouteKey, f.ID, want)
 		}
 		if (f.RouteKey != "") != (f.Route(registry.Deps{}) != nil) {
-			t.Errorf("pkg/registry entry %s: an entry with a route key builds a route handler, one without builds the authorizer", f.ID)
+			t.Errorf("pkg/registry entry %s: an entry with a route key builds a route handler, one without builds the authorizer or a scheduled handler", f.ID)
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {

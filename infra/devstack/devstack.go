@@ -62,6 +62,10 @@ type Options struct {
 	// of moto's (the stack itself and State.Endpoint still use moto). Tests put a proxy they
 	// control there to cut DynamoDB off from the functions.
 	FunctionDynamoDBEndpoint string
+	// ManualSchedules turns off the timers of the template's Schedule events: their functions run
+	// only when RunSchedule is called. Tests that count DynamoDB calls set it, so that no
+	// scheduled run lands among the calls of the request they measure.
+	ManualSchedules bool
 	// Log receives progress, the gateway's access log and the functions' output.
 	Log *slog.Logger
 	// Registered reports whether a logical id has an entry in the function registry, without which
@@ -80,6 +84,8 @@ type Stack struct {
 	served   chan error
 	moto     *localaws.Server
 	pools    map[string]*gateway.RIEPool
+	// schedules runs the template's Schedule events (schedule.go).
+	schedules schedules
 	// buildLock keeps the shared build of the bootstraps while the stack runs (buildShared).
 	buildLock *os.File
 
@@ -258,6 +264,15 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		go func() { s.served <- srv.Serve(listeners[i]) }()
 	}
 
+	s.schedules = schedules{list: tpl.Schedules(), region: opts.Region, functions: invokers, timeouts: map[string]time.Duration{},
+		log: log.With("api", "schedules")}
+	for _, sch := range s.schedules.list {
+		s.schedules.timeouts[sch.Function] = time.Duration(tpl.Functions[sch.Function].Timeout) * time.Second
+	}
+	if !opts.ManualSchedules {
+		s.schedules.start()
+	}
+
 	s.PID, s.Region, s.Endpoint = os.Getpid(), opts.Region, endpoint
 	if err := writeStateFile(opts.StateDir, &s.State); err != nil {
 		return s, err
@@ -365,10 +380,14 @@ func checkAddr(addr string, allow bool, log *slog.Logger) error {
 	return nil
 }
 
-// servedFunctions lists the functions the API needs (route targets and Lambda authorizers), each
-// with the routes that use it, for messages that name both.
+// servedFunctions lists the functions the stack runs (route targets, Lambda authorizers and the
+// targets of Schedule events), each with the routes or schedules that use it, for messages that
+// name both.
 func servedFunctions(tpl *samtemplate.Template) ([]string, map[string][]string, error) {
 	usedBy := map[string][]string{}
+	for _, s := range tpl.Schedules() {
+		usedBy[s.Function] = append(usedBy[s.Function], "schedule "+s.Expression)
+	}
 	for _, r := range tpl.Routes() {
 		key := r.Method + " " + r.Path
 		usedBy[r.Function] = append(usedBy[r.Function], "route "+key)
@@ -422,6 +441,7 @@ func (s *Stack) Close() error {
 			}
 		}
 		cancel()
+		s.schedules.close()
 		var wg sync.WaitGroup
 		for _, p := range s.pools {
 			wg.Go(func() { _ = p.Close() })
@@ -458,6 +478,9 @@ func (s *Stack) Describe() string {
 	fmt.Fprintf(&b, "  %-16s %s (app client %s)\n", "user pool", s.UserPoolID, s.UserPoolClientID)
 	for _, id := range slices.Sorted(maps.Keys(s.Tables)) {
 		fmt.Fprintf(&b, "  %-16s %s\n", id, s.Tables[id])
+	}
+	for _, sch := range s.schedules.list {
+		fmt.Fprintf(&b, "  %-16s %s %s\n", "schedule", sch.Function, sch.Expression)
 	}
 	fmt.Fprintf(&b, "\nNext, in another terminal (the README's \"Quickstart\" has the whole walk-through):\n")
 	fmt.Fprintf(&b, "  API=%s\n", s.URL)

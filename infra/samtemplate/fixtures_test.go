@@ -1,9 +1,11 @@
 package samtemplate
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func parse(t *testing.T, src string) *Template {
@@ -377,5 +379,49 @@ Resources:
 	}
 	if r := tpl.Routes(); len(r) != 1 || r[0] != (Route{"Fn", "Get", "Api", "GET", "/a", "Key"}) {
 		t.Errorf("routes = %+v; the SQS event is not a route", r)
+	}
+}
+
+// TestScheduleEvents: rate expressions are read as periods; what the local stack would run at the
+// wrong times (cron) or not at all (a malformed rate, an unknown property) fails the parse.
+func TestScheduleEvents(t *testing.T) {
+	fn := func(events string) string {
+		return "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events: " + events + "\n"
+	}
+	tpl, err := Parse([]byte(fn("{A: {Type: Schedule, Properties: {Schedule: rate(1 minute), Description: d}}, " +
+		"B: {Type: Schedule, Properties: {Schedule: rate(12 hours), Enabled: false}}, " +
+		"C: {Type: Schedule, Properties: {Schedule: rate(2 days), Enabled: true}}}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ScheduleEvent{
+		{Name: "A", Expression: "rate(1 minute)", Every: time.Minute, Enabled: true},
+		{Name: "B", Expression: "rate(12 hours)", Every: 12 * time.Hour, Enabled: false},
+		{Name: "C", Expression: "rate(2 days)", Every: 48 * time.Hour, Enabled: true},
+	}
+	if got := tpl.Functions["Fn"].Schedules; !reflect.DeepEqual(got, want) {
+		t.Errorf("Schedules = %+v, want %+v", got, want)
+	}
+	if got := tpl.Schedules(); len(got) != 2 || got[0].Event != "A" || got[1].Event != "C" || got[0].Function != "Fn" {
+		t.Errorf("Template.Schedules() = %+v, want A and C of Fn (B is disabled)", got)
+	}
+
+	for expr, want := range map[string]string{
+		"'cron(0 12 * * ? *)'": "cron expressions are not emulated",
+		"rate(5 minute)":       "singular for 1 and plural otherwise",
+		"rate(1 minutes)":      "singular for 1 and plural otherwise",
+		"rate(0 minutes)":      "is not a rate expression",
+		"rate(1 second)":       "is not a rate expression",
+		"'rate(1  minute)'":    "is not a rate expression",
+		"''":                   "is not a rate expression",
+	} {
+		src := fn("{A: {Type: Schedule, Properties: {Schedule: " + expr + "}}}")
+		if _, err := Parse([]byte(src)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("schedule %s: Parse = %v, want %q", expr, err, want)
+		}
+	}
+	src := fn("{A: {Type: Schedule, Properties: {Schedule: rate(1 minute), Input: '{}'}}}")
+	if _, err := Parse([]byte(src)); err == nil || !strings.Contains(err.Error(), "Input is not emulated") {
+		t.Errorf("Parse with Input = %v, want it refused", err)
 	}
 }

@@ -2,9 +2,13 @@ package samtemplate
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -27,8 +31,10 @@ type Function struct {
 	// Statements are the statements of the function's inline policies, in order. Policies holds
 	// nothing else: SAM policy templates and managed policies fail Parse.
 	Statements []Statement
-	// Events are the function's HttpApi events, sorted by event name. Other event types are ignored.
+	// Events are the function's HttpApi events, sorted by event name.
 	Events []HTTPEvent
+	// Schedules are its Schedule events, sorted by event name. Other event types are ignored.
+	Schedules []ScheduleEvent
 }
 
 // Statement is one IAM policy statement. NotAction, NotResource and Condition fail Parse.
@@ -45,6 +51,14 @@ type HTTPEvent struct {
 	Path       string
 	Method     string // upper-cased
 	Authorizer string // Auth.Authorizer; "" for a public route
+}
+
+// ScheduleEvent is a Schedule event of a function: EventBridge invokes the function at a rate.
+type ScheduleEvent struct {
+	Name       string
+	Expression string        // as written, e.g. rate(1 minute)
+	Every      time.Duration // what Expression means
+	Enabled    bool          // Enabled: false keeps the rule but invokes nothing
 }
 
 // rawFunction holds the properties of a function and of Globals.Function. Decoding the function's
@@ -113,6 +127,37 @@ type httpEvent struct {
 	Auth   eventAuth `yaml:"Auth"`
 }
 
+type scheduleEvent struct {
+	Schedule string `yaml:"Schedule"`
+	Enabled  *bool  `yaml:"Enabled"`
+	_        any    `yaml:"Description"`
+}
+
+// rateExpr is EventBridge's rate expression: a positive whole number and a unit, singular for 1
+// and plural otherwise, as EventBridge requires.
+var rateExpr = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
+
+// parseRate reads a rate expression. cron expressions are refused: the local stack runs schedules
+// at a fixed period and would run a cron one at the wrong times.
+func parseRate(expr string) (time.Duration, error) {
+	if strings.HasPrefix(expr, "cron(") {
+		return 0, fmt.Errorf("schedule %q: cron expressions are not emulated by the local stack (infra/devstack); use rate(N minutes|hours|days)", expr)
+	}
+	m := rateExpr.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, fmt.Errorf("schedule %q is not a rate expression such as rate(1 minute) or rate(5 minutes)", expr)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0, fmt.Errorf("schedule %q: %v", expr, err)
+	}
+	if singular := !strings.HasSuffix(m[2], "s"); singular != (n == 1) {
+		return 0, fmt.Errorf("schedule %q: the unit is singular for 1 and plural otherwise (rate(1 minute), rate(5 minutes))", expr)
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+	return time.Duration(n) * unit, nil
+}
+
 type eventAuth struct {
 	Authorizer string `yaml:"Authorizer"`
 }
@@ -141,6 +186,19 @@ func (t *Template) addFunction(id, buildMethod string, globals, props *yaml.Node
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Events)) {
 		ev := p.Events[name]
+		if ev.Type == "Schedule" {
+			var se scheduleEvent
+			if err := strict(&ev.Properties, &se); err != nil {
+				return err
+			}
+			every, err := parseRate(se.Schedule)
+			if err != nil {
+				return errAt(&ev.Properties, "event %s: %v", name, err)
+			}
+			f.Schedules = append(f.Schedules, ScheduleEvent{Name: name, Expression: se.Schedule, Every: every,
+				Enabled: se.Enabled == nil || *se.Enabled})
+			continue
+		}
 		if ev.Type != "HttpApi" {
 			continue
 		}
@@ -185,5 +243,25 @@ func (t *Template) Routes() []Route {
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Method, b.Method), cmp.Compare(a.API, b.API),
 			cmp.Compare(a.Function, b.Function), cmp.Compare(a.Event, b.Event))
 	})
+	return out
+}
+
+// Schedule is one Schedule event as EventBridge will run it.
+type Schedule struct {
+	Function string // logical id of the invoked function
+	Event    string // event name in the function's Events
+	ScheduleEvent
+}
+
+// Schedules returns every enabled Schedule event of every function, sorted by function and event.
+func (t *Template) Schedules() []Schedule {
+	var out []Schedule
+	for _, id := range slices.Sorted(maps.Keys(t.Functions)) {
+		for _, ev := range t.Functions[id].Schedules {
+			if ev.Enabled {
+				out = append(out, Schedule{Function: id, Event: ev.Name, ScheduleEvent: ev})
+			}
+		}
+	}
 	return out
 }

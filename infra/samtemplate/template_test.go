@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -74,9 +75,12 @@ func TestRealTemplateTables(t *testing.T) {
 	if got := keys(ain.KeySchema); !slices.Equal(got, []string{"PK:HASH", "SK:RANGE"}) {
 		t.Errorf("app table KeySchema = %v", got)
 	}
-	if g := ain.GlobalSecondaryIndexes; len(g) != 1 || aws.ToString(g[0].IndexName) != "GSI1" ||
+	if g := ain.GlobalSecondaryIndexes; len(g) != 2 || aws.ToString(g[0].IndexName) != "GSI1" ||
 		g[0].Projection.ProjectionType != types.ProjectionTypeAll {
 		t.Errorf("app table GSIs = %+v", g)
+	} else if aws.ToString(g[1].IndexName) != "open_checkouts" || g[1].Projection.ProjectionType != types.ProjectionTypeKeysOnly ||
+		!slices.Equal(keys(g[1].KeySchema), []string{"open_shard:HASH", "open_expires_at:RANGE"}) {
+		t.Errorf("app table's open index = %s %v %+v", aws.ToString(g[1].IndexName), keys(g[1].KeySchema), *g[1].Projection)
 	}
 	if at.TTLAttribute != "ttl" {
 		t.Errorf("app table TTL = %q, want ttl", at.TTLAttribute)
@@ -176,7 +180,7 @@ func TestRealTemplateFunctions(t *testing.T) {
 	}
 	for id, f := range tpl.Functions {
 		if f.LogicalID != id || f.Runtime != "provided.al2023" || !slices.Equal(f.Architectures, []string{"arm64"}) ||
-			f.Handler != "bootstrap" || f.LogFormat != "JSON" || f.MemorySize != 256 || f.Timeout != 10 {
+			f.Handler != "bootstrap" || f.LogFormat != "JSON" || f.MemorySize != 256 || f.Timeout != 10 && f.Schedules == nil {
 			t.Errorf("%s: globals not merged: %+v", id, f)
 		}
 		if !f.Environment["KEYS_TABLE"].IsRef("KeysTable") ||
@@ -209,6 +213,18 @@ func TestRealTemplateFunctions(t *testing.T) {
 	}
 	if n := len(tpl.Functions["WhoamiFunction"].Statements); n != 0 {
 		t.Errorf("WhoamiFunction has %d statements; it touches no table", n)
+	}
+}
+
+// The sweeper runs on a schedule, with its own timeout: it bounds each run by the deadline.
+func TestRealTemplateSchedules(t *testing.T) {
+	tpl := loadReal(t)
+	got := tpl.Schedules()
+	if len(got) != 1 || got[0].Function != "SweepCheckoutsFunction" || got[0].Every != time.Minute {
+		t.Errorf("Schedules() = %+v, want SweepCheckoutsFunction every minute", got)
+	}
+	if f := tpl.Functions["SweepCheckoutsFunction"]; f == nil || f.Timeout <= 10 || len(f.Events) != 0 {
+		t.Errorf("SweepCheckoutsFunction = %+v, want no route and a longer timeout than a route's", f)
 	}
 }
 

@@ -34,6 +34,8 @@ var errorKinds = map[codex.Code]errorKind{
 	codex.CodeNotFound:          {http.StatusNotFound, typeInvalidRequest},
 	codex.CodeIdempotencyInUse:  {http.StatusConflict, typeIdempotency},
 	codex.CodeIdempotencyReused: {http.StatusUnprocessableEntity, typeIdempotency},
+	codex.CodeCheckoutNotOpen:   {http.StatusConflict, typeInvalidRequest},
+	codex.CodePaymentInProgress: {http.StatusConflict, typeInvalidRequest},
 	codex.CodeInternal:          {http.StatusInternalServerError, typeAPI},
 }
 

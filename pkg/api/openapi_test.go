@@ -50,6 +50,9 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	wantStatus(t, w.merchant(project, "GET /v1/checkouts/{checkout_id}", map[string]string{"checkout_id": checkout}, nil, ""), http.StatusOK)
 	wantStatus(t, w.merchant(project, "GET /v1/checkouts", nil, map[string]string{"limit": "1"}, ""), http.StatusOK)
 	wantError(t, w.merchant(project, "GET /v1/checkouts", nil, map[string]string{"limit": "0"}, ""), http.StatusBadRequest, codex.CodeParameterInvalid, "limit")
+	expire := map[string]string{"checkout_id": checkout}
+	wantStatus(t, w.merchant(project, "POST /v1/checkouts/{checkout_id}/expire", expire, nil, ""), http.StatusOK)
+	wantError(t, w.merchant(project, "POST /v1/checkouts/{checkout_id}/expire", expire, nil, ""), http.StatusConflict, codex.CodeCheckoutNotOpen, "")
 
 	// Public.
 	bp := map[string]string{"project_id": project, "button_id": b.ID}

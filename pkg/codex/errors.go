@@ -21,6 +21,8 @@ const (
 	CodeNotFound          Code = "resource_missing"
 	CodeIdempotencyInUse  Code = "idempotency_key_in_use"
 	CodeIdempotencyReused Code = "idempotency_key_reused"
+	CodeCheckoutNotOpen   Code = "checkout_not_open"
+	CodePaymentInProgress Code = "payment_in_progress"
 	CodeInternal          Code = "internal_error"
 )
 

@@ -40,6 +40,21 @@ func TestCheckoutCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	recSize := capacity.ItemSize(recPut.Item)
+	// An open checkout's entry in the keys-only open index: the table's keys and the index's.
+	item, err := marshalCheckout(typical)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openEntry := capacity.ItemSize(map[string]types.AttributeValue{
+		"PK": item["PK"], "SK": item["SK"], attrOpenShard: item[attrOpenShard], attrOpenExpiresAt: item[attrOpenExpiresAt],
+	})
+	// Checkouts to expire: by the route (as read, before expires_at) and by the sweeper (after).
+	toExpire, toSweep := testCheckout(t, "prj_E", t0), testCheckout(t, "prj_E", t0.Add(-48*time.Hour))
+	for _, c := range []codex.Checkout{toExpire, toSweep} {
+		if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	type row struct {
 		route, scenario string
@@ -59,10 +74,10 @@ func TestCheckoutCapacity(t *testing.T) {
 	}
 	rows := []row{
 		{"POST /v1/checkouts", fmt.Sprintf("no Idempotency-Key, typical checkout (%d B)", typicalSize), []string{"PutItem"},
-			fmt.Sprintf("%s WCU table + %s WCU GSI1", wcu(typicalSize), wcu(typicalSize)),
+			fmt.Sprintf("%s WCU table + %s WCU GSI1 + %s WCU open_checkouts", wcu(typicalSize), wcu(typicalSize), wcu(openEntry)),
 			func() error { _, err := s.CreateCheckout(ctx, typical, nil); return err }},
 		{"POST /v1/checkouts", fmt.Sprintf("with Idempotency-Key, first request (record %d B)", recSize), []string{"TransactWriteItems"},
-			fmt.Sprintf("2×(%s+%s) WCU table + %s WCU GSI1", wcu(recSize), wcu(typicalSize), wcu(typicalSize)),
+			fmt.Sprintf("2×(%s+%s) WCU table + %s WCU GSI1 + %s WCU open_checkouts", wcu(recSize), wcu(typicalSize), wcu(typicalSize), wcu(openEntry)),
 			func() error {
 				c := testCheckout(t, "prj_A", t0)
 				_, err := s.CreateCheckout(ctx, c, rec)
@@ -78,7 +93,7 @@ func TestCheckoutCapacity(t *testing.T) {
 				return err
 			}},
 		{"POST /v1/checkouts", fmt.Sprintf("no key, largest checkout allowed (%d B)", largestSize), []string{"PutItem"},
-			fmt.Sprintf("%s WCU table + %s WCU GSI1", wcu(largestSize), wcu(largestSize)),
+			fmt.Sprintf("%s WCU table + %s WCU GSI1 + %s WCU open_checkouts", wcu(largestSize), wcu(largestSize), wcu(openEntry)),
 			func() error { _, err := s.CreateCheckout(ctx, largest, nil); return err }},
 		{"GET /v1/checkouts/{id}", "strongly consistent", []string{"GetItem"},
 			fmt.Sprintf("%s RCU", rcu(typicalSize, true)),
@@ -89,6 +104,35 @@ func TestCheckoutCapacity(t *testing.T) {
 		{"GET /v1/checkouts", "limit 10, starting_after (6 items left)", []string{"GetItem", "Query"},
 			fmt.Sprintf("%s RCU table + %s RCU GSI1", rcu(typicalSize, true), rcu(6*typicalSize, false)),
 			func() error { _, _, err := s.ListCheckouts(ctx, "prj_L", 10, listed[4].ID); return err }},
+		{"POST /v1/checkouts/{id}/expire", "open checkout", []string{"GetItem", "TransactWriteItems"},
+			fmt.Sprintf("%s RCU + 2×%s WCU table + %s WCU GSI1 (rewritten) + %s WCU open_checkouts (deleted)",
+				rcu(typicalSize, true), wcu(typicalSize), wcu(typicalSize), wcu(openEntry)),
+			func() error {
+				c, err := s.GetCheckout(ctx, "prj_E", toExpire.ID)
+				if err == nil {
+					_, err = s.ExpireCheckout(ctx, c, t0.Add(time.Minute))
+				}
+				return err
+			}},
+		{"sweeper", "one shard's due checkouts, none", []string{"Query"}, "0.5 RCU open_checkouts (the minimum)",
+			func() error {
+				_, _, err := s.DueCheckouts(ctx, (openShard(toSweep.ID)+1)%openShards, t0, 100, "")
+				return err
+			}},
+		{"sweeper", "per due checkout", []string{"Query", "GetItem", "TransactWriteItems"},
+			fmt.Sprintf("0.5 RCU open_checkouts per 4 KB of keys (about 40 checkouts) + %s RCU + 2×%s WCU table + %s WCU GSI1 + %s WCU open_checkouts",
+				rcu(typicalSize, true), wcu(typicalSize), wcu(typicalSize), wcu(openEntry)),
+			func() error {
+				ids, _, err := s.DueCheckouts(ctx, openShard(toSweep.ID), t0, 100, "")
+				if err != nil || len(ids) != 1 {
+					return fmt.Errorf("due %v, %v", ids, err)
+				}
+				c, err := s.FindCheckout(ctx, ids[0])
+				if err == nil {
+					_, err = s.ExpireCheckout(ctx, c, t0)
+				}
+				return err
+			}},
 	}
 
 	var out strings.Builder

@@ -47,6 +47,9 @@ type checkoutItem struct {
 	Metadata          map[string]string `dynamodbav:"metadata,omitempty"`
 	CreatedAt         string            `dynamodbav:"created_at"`
 	ExpiresAt         string            `dynamodbav:"expires_at"`
+	// The keys of the sparse index of open checkouts (expiry.go), present only while open.
+	OpenShard     *int   `dynamodbav:"open_shard,omitempty"`
+	OpenExpiresAt string `dynamodbav:"open_expires_at,omitempty"`
 }
 
 // lineItemAttr uses one-letter names: they are repeated in every line item and item size is what
@@ -84,6 +87,10 @@ func marshalCheckout(c codex.Checkout) (map[string]types.AttributeValue, error) 
 		SuccessURL: c.SuccessURL, CancelURL: c.CancelURL, ClientReferenceID: c.ClientReferenceID,
 		Metadata:  c.Metadata,
 		CreatedAt: codex.FormatTime(c.CreatedAt), ExpiresAt: codex.FormatTime(c.ExpiresAt),
+	}
+	if c.Status == codex.CheckoutOpen {
+		shard := openShard(c.ID)
+		it.OpenShard, it.OpenExpiresAt = &shard, it.ExpiresAt
 	}
 	for _, li := range c.LineItems {
 		it.LineItems = append(it.LineItems, lineItemAttr{Name: li.Name, UnitAmount: li.UnitAmount, Quantity: li.Quantity})

@@ -6,7 +6,7 @@
 //
 // Each function is its own variable, named after its logical id without "Function", rather than a
 // row of a table looked up by name: a bootstrap then links only its own handler, as a hand-written
-// main.go would (a lookup by name would link all sixteen into each). Importing pkg/dynamo still
+// main.go would (a lookup by name would link every handler into each). Importing pkg/dynamo still
 // links the AWS SDK's package initialisation into every bootstrap, WhoamiFunction's too, though
 // only the functions that use DynamoDB build a client.
 package registry
@@ -23,6 +23,7 @@ import (
 	"codex/pkg/authorizer"
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
+	"codex/pkg/expiry"
 )
 
 // Store is every storage interface a handler uses. *dynamo.Store implements it.
@@ -33,6 +34,7 @@ type Store interface {
 	codex.ButtonStore
 	codex.CheckoutStore
 	codex.CheckoutFinder
+	codex.CheckoutExpirer
 }
 
 // Deps are what handlers are built from. Main builds only those its function needs, once per
@@ -56,9 +58,11 @@ type Function struct {
 	store func(context.Context) (Store, error)
 	// pageURL says the function reads CHECKOUT_BASE_URL.
 	pageURL bool
-	// route builds an HTTP route; authorize builds the authorizer's handler. One of them is set.
+	// route builds an HTTP route; authorize builds the authorizer's handler; scheduled builds the
+	// handler of a function its Schedule events invoke. One of them is set.
 	route     func(Deps) api.Route
 	authorize func(Deps) any
+	scheduled func(Deps) any
 }
 
 // NeedsStore reports whether the function uses DynamoDB.
@@ -67,7 +71,11 @@ func (f Function) NeedsStore() bool { return f.store != nil }
 // NeedsPageURL reports whether the function reads CHECKOUT_BASE_URL.
 func (f Function) NeedsPageURL() bool { return f.pageURL }
 
-// Route returns the function's route handler over d; nil for the authorizer.
+// Scheduled reports whether the function is invoked by Schedule events rather than a route or as
+// an authorizer.
+func (f Function) Scheduled() bool { return f.scheduled != nil }
+
+// Route returns the function's route handler over d; nil for the authorizer and scheduled functions.
 func (f Function) Route(d Deps) api.Route {
 	if f.route == nil {
 		return nil
@@ -79,6 +87,9 @@ func (f Function) Route(d Deps) api.Route {
 func (f Function) Handler(d Deps) any {
 	if f.authorize != nil {
 		return f.authorize(d)
+	}
+	if f.scheduled != nil {
+		return f.scheduled(d)
 	}
 	return api.Handler(d.Log, f.route(d))
 }
@@ -133,7 +144,7 @@ func All() []Function {
 		CreateProject, ListProjects,
 		CreateKey, ListKeys, DeleteKey,
 		Whoami,
-		CreateCheckout, GetCheckout, ListCheckouts,
+		CreateCheckout, GetCheckout, ListCheckouts, ExpireCheckout, SweepCheckouts,
 		CreateButton, ListButtons, DeleteButton,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
 	}
@@ -187,6 +198,10 @@ var (
 		route: func(d Deps) api.Route { return api.GetCheckout{Checkouts: checkouts(d)} }}
 	ListCheckouts = Function{ID: "ListCheckoutsFunction", RouteKey: "GET /v1/checkouts", store: openDynamo, pageURL: true,
 		route: func(d Deps) api.Route { return api.ListCheckouts{Checkouts: checkouts(d)} }}
+	ExpireCheckout = Function{ID: "ExpireCheckoutFunction", RouteKey: "POST /v1/checkouts/{checkout_id}/expire", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route { return api.ExpireCheckout{Checkouts: checkouts(d), Expirer: d.Store} }}
+	SweepCheckouts = Function{ID: "SweepCheckoutsFunction", store: openDynamo,
+		scheduled: func(d Deps) any { return expiry.Sweeper{Store: d.Store, Now: d.Now, Log: d.Log}.Handle }}
 
 	CreateButton = Function{ID: "CreateButtonFunction", RouteKey: "POST /projects/{project_id}/buttons", store: openDynamo,
 		route: func(d Deps) api.Route { return api.CreateButton{Projects: d.Store, Buttons: d.Store, Now: d.Now} }}

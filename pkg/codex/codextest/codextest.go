@@ -13,12 +13,13 @@ import (
 )
 
 var (
-	_ codex.ProjectStore   = (*ProjectStore)(nil)
-	_ codex.KeyStore       = (*KeyStore)(nil)
-	_ codex.KeyLookup      = (*KeyLookup)(nil)
-	_ codex.ButtonStore    = (*ButtonStore)(nil)
-	_ codex.CheckoutStore  = (*CheckoutStore)(nil)
-	_ codex.CheckoutFinder = (*CheckoutFinder)(nil)
+	_ codex.ProjectStore    = (*ProjectStore)(nil)
+	_ codex.KeyStore        = (*KeyStore)(nil)
+	_ codex.KeyLookup       = (*KeyLookup)(nil)
+	_ codex.ButtonStore     = (*ButtonStore)(nil)
+	_ codex.CheckoutStore   = (*CheckoutStore)(nil)
+	_ codex.CheckoutFinder  = (*CheckoutFinder)(nil)
+	_ codex.CheckoutExpirer = (*CheckoutExpirer)(nil)
 )
 
 // ProjectStore is a fake codex.ProjectStore.
@@ -118,4 +119,26 @@ type CheckoutFinder struct {
 
 func (s *CheckoutFinder) FindCheckout(ctx context.Context, id string) (codex.Checkout, error) {
 	return s.FindCheckoutFn(ctx, id)
+}
+
+// CheckoutExpirer is a fake codex.CheckoutExpirer.
+type CheckoutExpirer struct {
+	ExpireCheckoutFn  func(ctx context.Context, c codex.Checkout, at time.Time) (codex.Checkout, error)
+	DueCheckoutsFn    func(ctx context.Context, shard int, now time.Time, limit int, cursor string) ([]string, string, error)
+	OpenShardsFn      func() int
+	UnindexCheckoutFn func(ctx context.Context, id string) (bool, error)
+}
+
+func (s *CheckoutExpirer) ExpireCheckout(ctx context.Context, c codex.Checkout, at time.Time) (codex.Checkout, error) {
+	return s.ExpireCheckoutFn(ctx, c, at)
+}
+
+func (s *CheckoutExpirer) DueCheckouts(ctx context.Context, shard int, now time.Time, limit int, cursor string) ([]string, string, error) {
+	return s.DueCheckoutsFn(ctx, shard, now, limit, cursor)
+}
+
+func (s *CheckoutExpirer) OpenShards() int { return s.OpenShardsFn() }
+
+func (s *CheckoutExpirer) UnindexCheckout(ctx context.Context, id string) (bool, error) {
+	return s.UnindexCheckoutFn(ctx, id)
 }
