@@ -53,7 +53,7 @@ functions: ; @echo $(FUNCTIONS)
 
 test: lint unit fuzz ## lint, every test (each starts and stops its own moto), a short run of every fuzz target
 
-unit:
+unit: web-deps
 	$(GO) test -race -count=1 ./...
 
 # A count, not a duration: with a duration Go 1.26 can fail a target with a spurious "context
@@ -68,7 +68,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 50000x: executions) each
 	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) ./$$(dirname $$file); \
 	  done; done
 
-lint: cfn-lint tidy-check ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy
+lint: cfn-lint tidy-check typecheck ## gofmt, go vet, staticcheck, cfn-lint, go mod tidy, tsc
 	@files=$$(git ls-files --cached --others --exclude-standard '*.go'); \
 	  [ -n "$$files" ] || { echo "lint: no Go files found (is this a git checkout?)"; exit 1; }; \
 	  out=$$(gofmt -l $$files); \
@@ -92,13 +92,31 @@ cfn-lint-version:
 tidy-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go mod tidy would change go.mod/go.sum: run it and commit"; exit 1; }
 
-dev: ## the whole API on http://$(DEV_ADDR), on local AWS (moto), until Ctrl-C
+dev: web-deps ## the whole API and the dashboard on http://$(DEV_ADDR), on local AWS (moto), until Ctrl-C
 	@$(DEV_BUILD)
 	@exec $(DEV_BIN) serve -addr $(DEV_ADDR) -state $(DEV_STATE) $(DEV_FLAGS)
 
 dev-token: ## print an ID token for USER (default alice) of the running make dev
 	@$(DEV_BUILD)
 	@$(DEV_BIN) token -user $(DEV_USER) -state $(DEV_STATE)
+
+# The dashboard (web/, docs/dashboard.md): its npm packages come from the committed lockfile only
+# (npm ci), reinstalled when package.json or the lockfile changes; infra/dashboard bundles it with
+# esbuild's Go API, so make dev and the tests build it themselves. make web writes the static files
+# a deploy uploads (the deploy adds /config.json).
+.PHONY: web web-deps typecheck
+WEB_STAMP := web/node_modules/.package-lock.json
+web-deps: $(WEB_STAMP)
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20 or newer) is required for the dashboard"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web: web-deps ## build the dashboard's static files into web/dist
+	$(GO) run ./infra/dev web -o web/dist
+
+typecheck: web-deps
+	cd web && ./node_modules/.bin/tsc --noEmit -p .
 
 # make sam-env: sam local's --env-vars file, from the running make dev's stack.json and template.yaml
 # (docs/sam-local.md). samconfig.toml names .dev/sam-env.json. SAM_HOST is this machine's loopback

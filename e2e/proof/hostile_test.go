@@ -159,6 +159,12 @@ var hostileCorpus = []hostile{
 	{Name: "button/archive an archived one", Method: "DELETE", Path: "/projects/{project}/buttons/{archived}", Auth: "Bearer {jwt}", Status: 404},
 	{Name: "button/archive a NUL id", Method: "DELETE", Path: "/projects/{project}/buttons/btn_%00", Auth: "Bearer {jwt}", Status: 404},
 
+	// ------------------------------------------------------------- checkouts (dashboard)
+	{Name: "checkouts/list another's", Method: "GET", Path: "/projects/{o.project}/checkouts", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "checkouts/list with the API key", Method: "GET", Path: "/projects/{project}/checkouts", Auth: "Bearer {key}", Status: 401},
+	{Name: "checkouts/list after another's checkout", Method: "GET", Path: "/projects/{project}/checkouts?starting_after={o.checkout}", Auth: "Bearer {jwt}", Status: 400},
+	{Name: "checkouts/list with limit 1000", Method: "GET", Path: "/projects/{project}/checkouts?limit=1000", Auth: "Bearer {jwt}", Status: 400},
+
 	// ----------------------------------------------------------------- GET /v1/whoami
 	{Name: "whoami/no credential", Method: "GET", Path: "/v1/whoami", Status: 401},
 	{Name: "whoami/a dashboard JWT", Method: "GET", Path: "/v1/whoami", Auth: "Bearer {jwt}", Status: 403},

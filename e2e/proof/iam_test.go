@@ -89,6 +89,7 @@ func TestIAMMatchesCalls(t *testing.T) {
 	do("PublicGetButtonFunction", "PublicApi", "GET", public, nil, "", http.StatusOK)
 	bought := do("PublicCreateCheckoutFunction", "PublicApi", "POST", public+"/checkouts", nil, `{"quantity":1}`, http.StatusCreated)
 	do("PublicGetCheckoutFunction", "PublicApi", "GET", "/public/checkouts/"+bought, nil, "", http.StatusOK)
+	do("ListProjectCheckoutsFunction", "", "GET", p+"/checkouts?limit=1&starting_after="+checkout, jwt, "", http.StatusOK)
 	calls := proxy.StopRecording()
 	if t.Failed() {
 		return // a request that failed took another path than the one it is here for

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"codex/infra/dashboard"
 	"codex/infra/devstack"
 	"codex/infra/dynamoproxy"
 	"codex/infra/internal/proc"
@@ -88,6 +89,13 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	if res.sizes, res.deployArch, err = buildDeployed(ctx, root, filepath.Join(work, "deployed"), tpl); err != nil {
 		return nil, err
 	}
+
+	// 1b. The dashboard's initial JavaScript, as the page loads it.
+	site, err := dashboard.Build(root)
+	if err != nil {
+		return nil, err
+	}
+	res.dashboardJS, res.dashboardJSGzip = site.InitialJS()
 
 	// 2. The stack: moto, the emulator, every function built for this machine (devstack), and the
 	// hello world for this machine too.

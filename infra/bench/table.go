@@ -22,6 +22,8 @@ type results struct {
 	cold       map[string][]time.Duration // function logical id (and helloID) → cold starts
 	routes     []routeResult
 	authorizer []goBenchmark
+	// dashboardJS and dashboardJSGzip are the dashboard's initial JavaScript, raw and gzipped.
+	dashboardJS, dashboardJSGzip int
 }
 
 // percentile is the nearest-rank percentile p (0 < p ≤ 100) of ds: the smallest value that at least
@@ -119,6 +121,8 @@ func (r *results) render() string {
 			fmt.Sprintf("%.0f ns/op, %.0f allocs/op, %.0f B/op", b.nsPerOp, b.allocsPerOp, b.bytesPerOp), "", "")
 	}
 
+	t.add("dashboard", "initial JavaScript, KiB (gzipped)", fmt.Sprintf("%.1f (%.1f)", float64(r.dashboardJS)/1024, float64(r.dashboardJSGzip)/1024),
+		"budget 60 gzipped", ratio(float64(r.dashboardJSGzip), 60*1024))
 	for _, rt := range r.routes {
 		t.add(rt.key, "DynamoDB calls of one request", strings.Join(rt.calls, ", "), "floor: the same, checked", "")
 	}
@@ -159,6 +163,8 @@ func (r *results) notes() []string {
 			"every function before any DynamoDB call. Each round takes the %d subjects in random order. Compare ratios, not "+
 			"milliseconds, with Lambda's Init Duration.", runtime.GOOS, runtime.GOARCH, r.deployArch, len(r.cold)),
 		"Authorizer: `go " + strings.Join(authorizerArgs, " ") + "` after the stack stopped; its key store is an in-memory map.",
+		"Dashboard: the script web/index.html loads, as infra/dashboard builds it (minified), gzipped at best compression; " +
+			"infra/dashboard's TestBuild asserts the budget.",
 		"DynamoDB calls: listed by the proxy the functions reach moto through (infra/dynamoproxy), for one request and one floor " +
 			"call after the warm-up, authorizer included; the run fails unless the two lists are equal, in order.",
 		fmt.Sprintf("Warm latency: %d warm-up then %d timed sequential requests per route through the local gateway, each followed "+

@@ -4,6 +4,7 @@
 //	dev serve [-addr 127.0.0.1:3000] [-state .dev] [-v]   the whole API until Ctrl-C
 //	dev token [-user alice] [-state .dev]                 an ID token of a local user, on stdout
 //	dev sam-env [-state .dev] [-host h] [-o file]         sam local's --env-vars file for the stack
+//	dev web [-o web/dist] [-region ... -public-origin ...] the dashboard's static files (and config.json)
 //
 // serve refuses an -addr off loopback unless -allow-non-loopback is given, and then warns.
 package main
@@ -20,6 +21,7 @@ import (
 	"runtime"
 	"time"
 
+	"codex/infra/dashboard"
 	"codex/infra/devstack"
 	"codex/infra/internal/proc"
 )
@@ -36,6 +38,8 @@ func main() {
 		err = token(os.Args[2:])
 	case "sam-env":
 		err = samEnv(os.Args[2:])
+	case "web":
+		err = web(os.Args[2:])
 	default:
 		usage()
 	}
@@ -46,7 +50,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: dev serve [-addr host:port] [-allow-non-loopback] [-state dir] [-v] | dev token [-user name] [-state dir]")
+	fmt.Fprintln(os.Stderr, "usage: dev serve [-addr host:port] [-allow-non-loopback] [-state dir] [-v] | dev token [-user name] [-state dir] | dev sam-env | dev web [-o dir]")
 	os.Exit(2)
 }
 
@@ -77,6 +81,11 @@ func serve(args []string) error {
 			return errors.New("interrupted while starting; everything started was stopped")
 		}
 		return err
+	}
+	if s.Dashboard != "" {
+		if err := s.AddDashboardUser(ctx, "demo"); err != nil {
+			log.Warn("no local dashboard user", "error", err.Error())
+		}
 	}
 	fmt.Print(s.Describe())
 
@@ -155,5 +164,42 @@ func samEnv(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "dev: wrote %s (%d functions, DynamoDB at %s, region %s)\n", *out, len(env), *host, st.Region)
+	return nil
+}
+
+// web writes the dashboard's static files (infra/dashboard) for a deploy to upload and, given the
+// stack's outputs, its /config.json (docs/dashboard.md).
+func web(args []string) error {
+	fs := flag.NewFlagSet("web", flag.ExitOnError)
+	out := fs.String("o", "web/dist", "directory to write")
+	var cfg dashboard.Config
+	fs.StringVar(&cfg.Region, "region", "", "the stack's region; with the three below, config.json is written too")
+	fs.StringVar(&cfg.UserPoolID, "user-pool-id", "", "the stack's UserPoolId output")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "the stack's UserPoolClientId output")
+	fs.StringVar(&cfg.PublicOrigin, "public-origin", "", "where buy buttons load from: the DashboardUrl output when the distribution fronts the public routes")
+	_ = fs.Parse(args)
+	withConfig := cfg.Region != "" || cfg.UserPoolID != "" || cfg.ClientID != "" || cfg.PublicOrigin != ""
+	if withConfig && (cfg.Region == "" || cfg.UserPoolID == "" || cfg.ClientID == "" || cfg.PublicOrigin == "") {
+		return errors.New("web: -region, -user-pool-id, -client-id and -public-origin go together")
+	}
+	site, err := dashboard.Build(".")
+	if err != nil {
+		return err
+	}
+	if err := site.Write(*out); err != nil {
+		return err
+	}
+	if withConfig {
+		b, err := json.MarshalIndent(cfg, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(*out, "config.json"), append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	raw, gz := site.InitialJS()
+	fmt.Fprintf(os.Stderr, "dev: wrote the dashboard to %s (%d files; initial JavaScript %d bytes, %d gzipped; config.json: %v)\n",
+		*out, len(site.Files), raw, gz, withConfig)
 	return nil
 }

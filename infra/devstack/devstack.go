@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"codex/infra/dashboard"
 	"codex/infra/gateway"
 	"codex/infra/localaws"
 	"codex/infra/samtemplate"
@@ -88,6 +89,9 @@ type Stack struct {
 	schedules schedules
 	// buildLock keeps the shared build of the bootstraps while the stack runs (buildShared).
 	buildLock *os.File
+
+	// DashboardUser and DashboardPassword are the local user AddDashboardUser made.
+	DashboardUser, DashboardPassword string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -181,7 +185,8 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	var (
 		wg                   sync.WaitGroup
 		motoErr, buildErr    error
-		rieErr               error
+		rieErr, siteErr      error
+		site                 *dashboard.Site
 		bootstraps           map[string]string
 		reused               bool
 		rieBin               string
@@ -196,6 +201,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}
 	})
 	wg.Go(func() { rieBin, rieErr = gateway.BuildRIE(buildCtx, opts.Root, opts.CacheDir) })
+	// The dashboard is built every time (esbuild takes well under a second); without web's
+	// node_modules the stack still serves the API, and the dashboard's page says what to run.
+	wg.Go(func() { site, siteErr = dashboard.Build(opts.Root) })
 	wg.Go(func() {
 		bootstraps, s.buildLock, reused, buildErr = buildShared(buildCtx, opts.Root, filepath.Join(opts.CacheDir, "functions"),
 			filepath.Join(opts.StateDir, "functions"), fns, usedBy)
@@ -209,6 +217,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	if ctx.Err() != nil {
 		return s, ctx.Err()
+	}
+	if siteErr != nil {
+		log.Warn("dashboard not built; the API is served without it", "error", siteErr.Error())
 	}
 	log.Info("built", "functions", len(bootstraps), "reused", reused, "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
 
@@ -238,6 +249,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		return s, err
 	}
 	endpoint := s.moto.Endpoint()
+	dashAPI := dashboardAPI(tpl, apis)
 	var handlers []http.Handler
 	for i, id := range apis {
 		gw, err := gateway.New(gateway.Config{
@@ -255,7 +267,20 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		if err != nil {
 			return s, fmt.Errorf("%s: %w", id, err)
 		}
-		handlers = append(handlers, gw)
+		var h http.Handler = gw
+		if id == dashAPI {
+			dash := dashboard.Handler(site, siteErr, s.dashboardConfig(opts.Region, dashAPI), gw, endpoint, log.With("api", id))
+			// The gateway's guard against DNS rebinding covers the dashboard and its Cognito proxy too.
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if gw.HostAllowed(r.Host) {
+					dash.ServeHTTP(w, r)
+				} else {
+					gw.ServeHTTP(w, r)
+				}
+			})
+			s.Dashboard = s.APIs[id] + "/"
+		}
+		handlers = append(handlers, h)
 	}
 	s.served = make(chan error, len(apis))
 	for i, h := range handlers {
@@ -302,6 +327,34 @@ func (s *Stack) createResources(ctx context.Context, tpl *samtemplate.Template, 
 	}
 	s.UserPoolID, s.UserPoolClientID = poolID, clientID
 	return nil
+}
+
+// dashboardAPI is the API the dashboard is served on: the one whose routes take a user's JWT.
+func dashboardAPI(tpl *samtemplate.Template, apis []string) string {
+	for _, id := range apis {
+		for _, a := range tpl.HTTPAPIs[id].Authorizers {
+			if a.JWT != nil {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// dashboardConfig is the page's /config.json under the local stack: the API on the page's own
+// origin, Cognito through the stack's proxy, buy buttons from the first other API.
+func (s *Stack) dashboardConfig(region, dashAPI string) dashboard.Config {
+	cfg := dashboard.Config{
+		Region: region, UserPoolID: s.UserPoolID, ClientID: s.UserPoolClientID,
+		CognitoEndpoint: dashboard.CognitoPath, Local: true,
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.APIs)) {
+		if id != dashAPI {
+			cfg.PublicOrigin = s.APIs[id]
+			break
+		}
+	}
+	return cfg
 }
 
 // cognitoIssuer is the issuer of a Cognito user pool's tokens.
@@ -464,6 +517,17 @@ func (s *Stack) Close() error {
 	return s.closeErr
 }
 
+// AddDashboardUser creates the local user the banner tells to sign in to the dashboard with, with a
+// new password, and remembers both for Describe.
+func (s *Stack) AddDashboardUser(ctx context.Context, user string) error {
+	password, err := s.LocalUser(ctx, s.Cognito(), user)
+	if err != nil {
+		return err
+	}
+	s.DashboardUser, s.DashboardPassword = user, password
+	return nil
+}
+
 // Served returns a channel that receives the server's error if it stops on its own.
 func (s *Stack) Served() <-chan error { return s.served }
 
@@ -481,6 +545,13 @@ func (s *Stack) Describe() string {
 	}
 	for _, sch := range s.schedules.list {
 		fmt.Fprintf(&b, "  %-16s %s %s\n", "schedule", sch.Function, sch.Expression)
+	}
+	if s.Dashboard != "" {
+		fmt.Fprintf(&b, "\nThe dashboard: %s\n", s.Dashboard)
+		if s.DashboardUser != "" {
+			fmt.Fprintf(&b, "  sign in as %s, password %s (a local user, made for this run),\n", s.DashboardUser, s.DashboardPassword)
+		}
+		fmt.Fprintf(&b, "  or create an account there: locally any confirmation code is accepted.\n")
 	}
 	fmt.Fprintf(&b, "\nNext, in another terminal (the README's \"Quickstart\" has the whole walk-through):\n")
 	fmt.Fprintf(&b, "  API=%s\n", s.URL)

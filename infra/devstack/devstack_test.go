@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"codex/infra/samtemplate"
 )
 
 // fixtureRoot writes a module with the given template and Makefile. Its functions folder is empty:
@@ -212,5 +214,27 @@ func TestStateFileOwnerOnly(t *testing.T) {
 		if e.Name() != stateFile && e.Name() != stateFile+".tmp" {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+// TestDashboardAPI: the dashboard goes on the API whose routes take a user's JWT (the template's
+// HttpApi), and its config points buy buttons at the other API.
+func TestDashboardAPI(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dashboardAPI(tpl, servedAPIs(tpl)); got != "HttpApi" {
+		t.Fatalf("dashboard API %q, want HttpApi", got)
+	}
+	s := &Stack{State: State{APIs: map[string]string{"HttpApi": "http://127.0.0.1:3000", "PublicApi": "http://127.0.0.1:3001"},
+		UserPoolID: "us-east-1_x", UserPoolClientID: "c", Dashboard: "http://127.0.0.1:3000/"}}
+	cfg := s.dashboardConfig("us-east-1", "HttpApi")
+	if cfg.PublicOrigin != "http://127.0.0.1:3001" || cfg.APIBase != "" || cfg.UserPoolID != "us-east-1_x" || cfg.CognitoEndpoint != "/cognito/" {
+		t.Fatalf("config %+v", cfg)
+	}
+	s.DashboardUser, s.DashboardPassword = "demo", "Aa1!pw"
+	if d := s.Describe(); !strings.Contains(d, "The dashboard: http://127.0.0.1:3000/") || !strings.Contains(d, "sign in as demo, password Aa1!pw") {
+		t.Fatalf("banner:\n%s", d)
 	}
 }

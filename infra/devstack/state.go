@@ -23,6 +23,9 @@ type State struct {
 	UserPoolID       string            `json:"user_pool_id"`
 	UserPoolClientID string            `json:"user_pool_client_id"`
 	Tables           map[string]string `json:"tables"` // logical id → local table name
+	// Dashboard is the dashboard's URL, on the origin of the API whose routes it calls; empty
+	// when the template has no API with a JWT authorizer.
+	Dashboard string `json:"dashboard,omitempty"`
 }
 
 const (

@@ -27,12 +27,33 @@ func (st *State) Cognito() *cip.Client {
 	})
 }
 
-// Token returns an ID token for user in the stack's user pool, creating the user (with the verified
-// email <user>@example.com) on first use, through Cognito's own API: AdminCreateUser,
-// AdminSetUserPassword (permanent) and InitiateAuth with USER_PASSWORD_AUTH, which the local
+// Token returns an ID token for user in the stack's user pool, creating the user on first use
+// (LocalUser), through Cognito's own API: InitiateAuth with USER_PASSWORD_AUTH, which the local
 // client allows in addition to the template's flows. The password is set afresh on each call, so
 // nothing needs to be stored.
 func (st *State) Token(ctx context.Context, client *cip.Client, user string) (string, error) {
+	password, err := st.LocalUser(ctx, client, user)
+	if err != nil {
+		return "", err
+	}
+	out, err := client.InitiateAuth(ctx, &cip.InitiateAuthInput{
+		ClientId:       aws.String(st.UserPoolClientID),
+		AuthFlow:       ciptypes.AuthFlowTypeUserPasswordAuth,
+		AuthParameters: map[string]string{"USERNAME": user, "PASSWORD": password},
+	})
+	if err != nil {
+		return "", fmt.Errorf("sign in as %s: %w", user, err)
+	}
+	if out.AuthenticationResult == nil || out.AuthenticationResult.IdToken == nil {
+		return "", fmt.Errorf("sign in as %s: no token (challenge %q)", user, out.ChallengeName)
+	}
+	return aws.ToString(out.AuthenticationResult.IdToken), nil
+}
+
+// LocalUser creates user in the stack's user pool (with the verified email <user>@example.com)
+// unless it exists, through AdminCreateUser, and gives it a new random permanent password, which
+// it returns.
+func (st *State) LocalUser(ctx context.Context, client *cip.Client, user string) (string, error) {
 	if !validUser.MatchString(user) {
 		return "", fmt.Errorf("user %q: use 1 to 64 letters, digits, dots, dashes or underscores", user)
 	}
@@ -58,16 +79,5 @@ func (st *State) Token(ctx context.Context, client *cip.Client, user string) (st
 	}); err != nil {
 		return "", fmt.Errorf("set the password of %s: %w", user, err)
 	}
-	out, err := client.InitiateAuth(ctx, &cip.InitiateAuthInput{
-		ClientId:       aws.String(st.UserPoolClientID),
-		AuthFlow:       ciptypes.AuthFlowTypeUserPasswordAuth,
-		AuthParameters: map[string]string{"USERNAME": user, "PASSWORD": password},
-	})
-	if err != nil {
-		return "", fmt.Errorf("sign in as %s: %w", user, err)
-	}
-	if out.AuthenticationResult == nil || out.AuthenticationResult.IdToken == nil {
-		return "", fmt.Errorf("sign in as %s: no token (challenge %q)", user, out.ChallengeName)
-	}
-	return aws.ToString(out.AuthenticationResult.IdToken), nil
+	return password, nil
 }

@@ -328,10 +328,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.log.Info("request", attrs...)
 }
 
-// hostAllowed reports whether a request's Host names this gateway: its address, or its port on
+// HostAllowed reports whether a request's Host names this gateway: its address, or its port on
 // localhost or an IP address. Only a DNS name can be made to resolve to 127.0.0.1 by a stranger
-// (DNS rebinding), and a browser sends the name it resolved as the Host.
-func (g *Gateway) hostAllowed(host string) bool {
+// (DNS rebinding), and a browser sends the name it resolved as the Host. The local stack applies
+// it to the dashboard it serves beside the gateway on the same port too.
+func (g *Gateway) HostAllowed(host string) bool {
 	if strings.EqualFold(host, g.addr) {
 		return true
 	}
@@ -341,7 +342,7 @@ func (g *Gateway) hostAllowed(host string) bool {
 }
 
 func (g *Gateway) serve(w *statusRecorder, r *http.Request, id string) (reason string) {
-	if !g.hostAllowed(r.Host) {
+	if !g.HostAllowed(r.Host) {
 		writeMessage(w, http.StatusMisdirectedRequest, fmt.Sprintf(
 			"Misdirected Request: this local gateway serves http://%s, not host %q (refused against DNS rebinding)", g.addr, r.Host), nil)
 		return "host " + r.Host + " is not the gateway's address"

@@ -109,6 +109,15 @@ func (w *world) dashboard(user, routeKey string, params map[string]string, body 
 	return w.call(req)
 }
 
+// dashboardQuery calls a dashboard route with a query string as user.
+func (w *world) dashboardQuery(user, routeKey string, params, query map[string]string) Response {
+	w.t.Helper()
+	req := fixtureRequest(w.t, "dashboard-request.json")
+	req.RouteKey, req.PathParameters, req.QueryStringParameters = routeKey, params, query
+	req.RequestContext.Authorizer.JWT.Claims["sub"] = user
+	return w.call(req)
+}
+
 // merchant calls a /v1 route with the key of project.
 func (w *world) merchant(project, routeKey string, params, query map[string]string, body string) Response {
 	w.t.Helper()

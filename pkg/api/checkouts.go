@@ -279,11 +279,31 @@ func (h ListCheckouts) Serve(ctx context.Context, req *Request) (Response, error
 	if err != nil {
 		return Response{}, err
 	}
+	return h.list(ctx, p.ProjectID, req)
+}
+
+// ListProjectCheckouts is GET /projects/{project_id}/checkouts?limit=&starting_after=: the same
+// list for a member of the project, with a Cognito token (the dashboard's Checkouts tab).
+type ListProjectCheckouts struct {
+	Checkouts
+	Projects codex.ProjectStore
+}
+
+func (h ListProjectCheckouts) Serve(ctx context.Context, req *Request) (Response, error) {
+	m, err := memberProject(ctx, h.Projects, req)
+	if err != nil {
+		return Response{}, err
+	}
+	return h.list(ctx, m.Project.ID, req)
+}
+
+// list answers a page of project's checkouts, newest first.
+func (h Checkouts) list(ctx context.Context, project string, req *Request) (Response, error) {
 	limit, after, err := listParams(req.QueryStringParameters)
 	if err != nil {
 		return Response{}, err
 	}
-	checkouts, hasMore, err := h.Store.ListCheckouts(ctx, p.ProjectID, limit, after)
+	checkouts, hasMore, err := h.Store.ListCheckouts(ctx, project, limit, after)
 	if codex.IsNotFound(err) && after != "" {
 		// Another project's checkout is answered exactly like one that does not exist.
 		return Response{}, codex.Invalid("starting_after", "no such checkout: %s", after)

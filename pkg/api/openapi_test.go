@@ -53,6 +53,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	expire := map[string]string{"checkout_id": checkout}
 	wantStatus(t, w.merchant(project, "POST /v1/checkouts/{checkout_id}/expire", expire, nil, ""), http.StatusOK)
 	wantError(t, w.merchant(project, "POST /v1/checkouts/{checkout_id}/expire", expire, nil, ""), http.StatusConflict, codex.CodeCheckoutNotOpen, "")
+	wantStatus(t, w.dashboardQuery("alice", rkProjectCheckouts, pp, map[string]string{"limit": "1"}), http.StatusOK)
 
 	// Public.
 	bp := map[string]string{"project_id": project, "button_id": b.ID}

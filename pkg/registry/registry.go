@@ -146,6 +146,7 @@ func All() []Function {
 		Whoami,
 		CreateCheckout, GetCheckout, ListCheckouts, ExpireCheckout, SweepCheckouts,
 		CreateButton, ListButtons, DeleteButton,
+		ListProjectCheckouts,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
 	}
 }
@@ -209,6 +210,9 @@ var (
 		route: func(d Deps) api.Route { return api.ListButtons{Projects: d.Store, Buttons: d.Store} }}
 	DeleteButton = Function{ID: "DeleteButtonFunction", RouteKey: "DELETE /projects/{project_id}/buttons/{button_id}", store: openDynamo,
 		route: func(d Deps) api.Route { return api.DeleteButton{Projects: d.Store, Buttons: d.Store, Now: d.Now} }}
+
+	ListProjectCheckouts = Function{ID: "ListProjectCheckoutsFunction", RouteKey: "GET /projects/{project_id}/checkouts", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route { return api.ListProjectCheckouts{Checkouts: checkouts(d), Projects: d.Store} }}
 
 	PublicGetButton = Function{ID: "PublicGetButtonFunction", RouteKey: "GET /public/projects/{project_id}/buttons/{button_id}", store: openDynamo,
 		route: func(d Deps) api.Route { return api.PublicGetButton{Buttons: d.Store} }}

@@ -1,0 +1,6 @@
+// Command list-project-checkouts is ListProjectCheckoutsFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.ListProjectCheckouts) }

@@ -1,0 +1,180 @@
+// The pieces every tab uses: a modal dialog that takes focus and gives it back, a labelled field
+// with its hint and error, a <time> with the exact timestamp on hover, and a Copy button that says
+// "Copied" to screen readers too.
+import type { ComponentChildren, InputHTMLAttributes, SelectHTMLAttributes } from "preact";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { ApiError } from "./api";
+
+interface DialogProps {
+  open: boolean;
+  title: string;
+  /** onDismiss runs on Escape (the dialog stays open unless it closes it). */
+  onDismiss: () => void;
+  /** returnFocus gives the element to focus on close when the opener is gone. */
+  returnFocus?: () => HTMLElement | null;
+  children: ComponentChildren;
+  class?: string;
+}
+
+/** Dialog is a native modal <dialog>: the page behind it is inert, focus moves into it when it
+ * opens (to the [data-autofocus] element, else its first control) and back to what opened it when
+ * it closes. */
+export function Dialog({ open, title, onDismiss, returnFocus, children, class: cls }: DialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current!;
+    if (open && !d.open) {
+      opener.current = document.activeElement as HTMLElement | null;
+      d.showModal();
+      focusFirst(d);
+    } else if (!open && d.open) {
+      d.close();
+      const back = opener.current?.isConnected ? opener.current : returnFocus?.();
+      back?.focus();
+    }
+  }, [open]);
+  return (
+    <dialog
+      ref={ref}
+      class={cls}
+      aria-labelledby={titleId}
+      onCancel={(e) => {
+        e.preventDefault();
+        onDismiss();
+      }}
+    >
+      <h2 id={titleId}>{title}</h2>
+      {open && children}
+    </dialog>
+  );
+}
+
+/** focusFirst focuses el's [data-autofocus] element, else its first form control. */
+export function focusFirst(el: HTMLElement) {
+  const target = el.querySelector<HTMLElement>("[data-autofocus]") ?? el.querySelector<HTMLElement>("input, select, textarea, button");
+  target?.focus();
+}
+
+interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "label"> {
+  label: string;
+  hint?: ComponentChildren;
+  error?: string;
+  as?: "input" | "select";
+  children?: ComponentChildren;
+}
+
+/** Field is a labelled input (or select) with its hint and the error the API gave for it, both
+ * tied to it with aria-describedby. */
+export function Field({ label, hint, error, as = "input", children, ...rest }: FieldProps) {
+  const id = useId();
+  const describedBy = [hint && id + "-hint", error && id + "-error"].filter(Boolean).join(" ") || undefined;
+  const common = { id, "aria-describedby": describedBy, "aria-invalid": error ? ("true" as const) : undefined };
+  return (
+    <div class={"field" + (error ? " invalid" : "")}>
+      <label for={id}>{label}</label>
+      {hint && (
+        <p class="hint" id={id + "-hint"}>
+          {hint}
+        </p>
+      )}
+      {as === "select" ? (
+        <select {...(rest as SelectHTMLAttributes<HTMLSelectElement>)} {...common}>
+          {children}
+        </select>
+      ) : (
+        <input {...rest} {...common} />
+      )}
+      {error && (
+        <p class="error" id={id + "-error"}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** FormError shows an error that names no field (or one the form does not have). */
+export function FormError({ error }: { error?: string }) {
+  return error ? (
+    <p class="error form-error" role="alert">
+      {error}
+    </p>
+  ) : null;
+}
+
+/** fieldErrors turns an ApiError into the message of the field its param names, or of the form
+ * ("" key) when it names none of fields. fields maps each param to its label, which replaces the
+ * param's name at the start of the API's message ("success_url must use https" becomes "Success
+ * URL must use https."). */
+export function fieldErrors(e: unknown, fields: Record<string, string>): Record<string, string> {
+  if (e instanceof ApiError) {
+    const label = e.param ? fields[e.param] : undefined;
+    if (e.param && label) {
+      const plain = e.message.toLowerCase().startsWith(e.param.toLowerCase()) ? label + e.message.slice(e.param.length) : e.message;
+      return { [e.param]: plain };
+    }
+    return { "": e.message };
+  }
+  return { "": e instanceof Error ? e.message : String(e) };
+}
+
+const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const exactFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+
+/** Time is a date, with the exact timestamp on hover (title) and for machines (datetime). */
+export function Time({ iso }: { iso: string }) {
+  const d = new Date(iso);
+  return (
+    <time dateTime={iso} title={exactFmt.format(d)}>
+      {dateFmt.format(d)}
+    </time>
+  );
+}
+
+/** CopyButton copies text to the clipboard and says "Copied" next to itself, in a live region. */
+export function CopyButton({ text, label = "Copy", onCopied, autofocus }: { text: string; label?: string; onCopied?: () => void; autofocus?: boolean }) {
+  const [state, setState] = useState<"" | "Copied" | "Copy failed: select the text and copy it by hand">("");
+  return (
+    <span class="copy">
+      <button
+        type="button"
+        data-autofocus={autofocus ? "" : undefined}
+        onClick={async () => {
+          try {
+            await navigator.clipboard.writeText(text);
+            setState("Copied");
+            onCopied?.();
+          } catch {
+            setState("Copy failed: select the text and copy it by hand");
+          }
+        }}
+      >
+        {label}
+      </button>
+      <span class="copy-status" role="status" aria-live="polite">
+        {state}
+      </span>
+    </span>
+  );
+}
+
+/** announce says msg to screen readers through the page's live region. */
+export function announce(msg: string) {
+  const r = document.getElementById("announcer");
+  if (!r) return;
+  r.textContent = "";
+  setTimeout(() => (r.textContent = msg), 50);
+}
+
+export function TrashIcon() {
+  return (
+    <svg aria-hidden="true" width="16" height="16" viewBox="0 0 16 16" focusable="false">
+      <path
+        fill="currentColor"
+        d="M6 1h4l1 1h3v2H2V2h3l1-1zm-3 4h10l-1 10H4L3 5zm3 2v6h1V7H6zm3 0v6h1V7H9z"
+      />
+    </svg>
+  );
+}
