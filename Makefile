@@ -118,6 +118,28 @@ web: web-deps ## build the dashboard's static files into web/dist
 typecheck: web-deps
 	cd web && ./node_modules/.bin/tsc --noEmit -p .
 
+# make deploy-site: after `sam deploy`, the dashboard into the stack's SiteBucket (docs/site.md).
+# STACK is the deployed stack (samconfig.toml's stack_name: codex-dev, or codex-prod); the AWS CLI
+# reads the usual credentials and region. Hashed assets are immutable; index.html and config.json
+# are revalidated on every load, and the distribution's copies of them are invalidated. Old assets
+# stay: a tab still running the previous index.html keeps loading its own.
+.PHONY: deploy-site
+STACK ?= codex-dev
+SITE_OUT = aws cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text
+deploy-site: web-deps ## upload the dashboard to the deployed stack STACK (default codex-dev)
+	@set -euo pipefail; command -v aws >/dev/null || { echo "deploy-site needs the AWS CLI"; exit 1; }; \
+	  bucket=$$($(call SITE_OUT,SiteBucketName)); dist=$$($(call SITE_OUT,SiteDistributionId)); \
+	  url=$$($(call SITE_OUT,DashboardUrl)); pool=$$($(call SITE_OUT,UserPoolId)); \
+	  client=$$($(call SITE_OUT,UserPoolClientId)); region=$${pool%%_*}; \
+	  [ -n "$$bucket" ] && [ "$$bucket" != None ] || { echo "stack $(STACK) has no SiteBucketName output: sam deploy first"; exit 1; }; \
+	  rm -rf .dev/site && $(GO) run ./infra/dev web -o .dev/site -region $$region -user-pool-id $$pool \
+	    -client-id $$client -public-origin $$url; \
+	  aws s3 sync .dev/site/assets s3://$$bucket/assets --cache-control 'public, max-age=31536000, immutable'; \
+	  aws s3 cp .dev/site/config.json s3://$$bucket/config.json --cache-control 'no-cache' --content-type application/json; \
+	  aws s3 cp .dev/site/index.html s3://$$bucket/index.html --cache-control 'no-cache' --content-type 'text/html; charset=utf-8'; \
+	  aws cloudfront create-invalidation --distribution-id $$dist --paths /index.html /config.json >/dev/null; \
+	  echo "dashboard deployed: $$url"
+
 # make sam-env: sam local's --env-vars file, from the running make dev's stack.json and template.yaml
 # (docs/sam-local.md). samconfig.toml names .dev/sam-env.json. SAM_HOST is this machine's loopback
 # as sam local's containers see it: host.docker.internal (default, Docker Desktop) or 127.0.0.1
