@@ -9,6 +9,7 @@ package events
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"codex/pkg/codex"
 	"codex/pkg/codex/codextest"
 	"codex/pkg/registry"
+	"codex/pkg/secretscan"
 )
 
 // The world the events are written against: the user of the dashboard events' JWT claims, a
@@ -51,6 +53,7 @@ type store struct {
 	*codextest.ProjectStore
 	*codextest.KeyStore
 	*codextest.KeyLookup
+	*codextest.AuditLog
 	*codextest.ButtonStore
 	*codextest.CheckoutStore
 	*codextest.CheckoutFinder
@@ -59,7 +62,7 @@ type store struct {
 
 // emptyStore has no behaviour at all: any call panics, which api.Handler answers with a 500.
 func emptyStore() store {
-	return store{&codextest.ProjectStore{}, &codextest.KeyStore{}, &codextest.KeyLookup{},
+	return store{&codextest.ProjectStore{}, &codextest.KeyStore{}, &codextest.KeyLookup{}, &codextest.AuditLog{},
 		&codextest.ButtonStore{}, &codextest.CheckoutStore{}, &codextest.CheckoutFinder{}, &codextest.CheckoutExpirer{}}
 }
 
@@ -89,21 +92,39 @@ func world() store {
 		}
 		return codex.Membership{}, codex.NotFound("project")
 	}
-	s.CreateKeyFn = func(context.Context, codex.APIKey, string, int) error { return nil }
+	s.CreateKeyFn = func(context.Context, codex.APIKey, string, int, codex.AuditEvent) error { return nil }
 	s.ListKeysFn = func(_ context.Context, id string) ([]codex.APIKey, error) {
 		if id == projectID {
 			return []codex.APIKey{key}, nil
 		}
 		return nil, nil
 	}
-	s.DeleteKeyFn = func(_ context.Context, project, id string) error {
+	s.DeleteKeyFn = func(_ context.Context, project, id string, _ codex.AuditEvent) error {
 		if project == projectID && id == keyID {
 			return nil
 		}
 		return codex.NotFound("key")
 	}
-	s.LookupKeyFn = func(context.Context, string) (codex.Principal, error) {
-		return codex.Principal{}, codex.NotFound("key")
+	s.RollKeyFn = func(_ context.Context, r codex.RollKey) (codex.APIKey, error) {
+		if r.ProjectID == projectID && r.OldKeyID == keyID {
+			k := r.New
+			k.Name = key.Name
+			return k, nil
+		}
+		return codex.APIKey{}, codex.NotFound("key")
+	}
+	s.RevokeLeakedKeyFn = func(context.Context, string, codex.AuditEvent) (bool, error) {
+		return false, codex.NotFound("key")
+	}
+	s.ListAuditFn = func(_ context.Context, id string, _ time.Time, _ int, _ string) ([]codex.AuditEvent, string, error) {
+		if id == projectID {
+			return []codex.AuditEvent{{ID: "aud_EXAMPLEEVENTAAAAAAAAAAAAAA", ProjectID: projectID, Action: codex.AuditKeyCreated,
+				KeyID: keyID, Actor: codex.Actor{UserID: userID, Email: "alice@example.com"}, At: now}}, "", nil
+		}
+		return nil, "", nil
+	}
+	s.LookupKeyFn = func(context.Context, string) (codex.KeyGrant, error) {
+		return codex.KeyGrant{}, codex.NotFound("key")
 	}
 	s.CreateButtonFn = func(context.Context, codex.Button) error { return nil }
 	s.ListButtonsFn = func(_ context.Context, id string) ([]codex.Button, error) {
@@ -181,8 +202,15 @@ func fileName(id string) string {
 // invoke runs payload through f's handler as Lambda's Go runtime does (JSON in, JSON out).
 func invoke(t *testing.T, f registry.Function, s store, payload []byte) ([]byte, error) {
 	t.Helper()
+	// GitHub's secret scanning event is the example of its partner documentation, signed with the
+	// documented key.
+	github, err := secretscan.ParsePublicKey(secretscan.GitHubExample.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := registry.Deps{Store: s, Now: func() time.Time { return now }, PageURL: "https://checkout.codex.example/c",
-		Log: slog.New(slog.DiscardHandler)}
+		Log:        slog.New(slog.DiscardHandler),
+		GitHubKeys: secretscan.StaticKeySet(map[string]*ecdsa.PublicKey{secretscan.GitHubExample.KeyID: github})}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return lambda.NewHandler(f.Handler(d)).Invoke(ctx, payload)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"codex/e2e/e2etest"
+	"codex/infra/devstack"
 	"codex/infra/samtemplate"
 )
 
@@ -242,6 +243,18 @@ func TestEveryOperationOverHTTP(t *testing.T) {
 	e2etest.Want(t, r, http.StatusCreated)
 	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects/"+s.project+"/keys", e2etest.Bearer(s.token), ""), http.StatusOK)
 	e2etest.Want(t, client.Call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/keys/"+e2etest.Decode[map[string]any](t, r)["id"].(string), e2etest.Bearer(s.token), ""), http.StatusNoContent)
+	r = client.Call(t, dashboardAPI, "POST", "/projects/"+s.project+"/keys", e2etest.Bearer(s.token), `{"name":"rolled","expires_in":3600}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	r = client.Call(t, dashboardAPI, "POST", "/projects/"+s.project+"/keys/"+e2etest.Decode[map[string]any](t, r)["id"].(string)+"/roll", e2etest.Bearer(s.token), `{"expires_in":0}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	report := `[{"token":"` + e2etest.Decode[map[string]any](t, r)["key"].(string) + `","type":"codex_secret_key","url":"https://github.com/o/r/blob/1/.env","source":"content"}]`
+	sig, err := client.GitHub.Sign([]byte(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2etest.Want(t, client.Call(t, publicAPI, "POST", "/public/secret-scanning/github",
+		http.Header{"Github-Public-Key-Identifier": {devstack.GitHubKeyID}, "Github-Public-Key-Signature": {sig}}, report), http.StatusOK)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects/"+s.project+"/audit-log", e2etest.Bearer(s.token), ""), http.StatusOK)
 	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects/"+s.project+"/buttons", e2etest.Bearer(s.token), ""), http.StatusOK)
 	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/whoami", e2etest.Bearer(s.key), ""), http.StatusOK)
 	h := e2etest.Bearer(s.key)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -84,6 +85,21 @@ func (s Suite) Run(m *testing.M) int {
 		defer os.RemoveAll(state)
 		opts.StateDir = state
 	}
+	if opts.Parameters[devstack.GitHubKeysParameter] == "" {
+		// GitHub's secret scanning keys from a stand-in on loopback: no test needs the internet.
+		github, err := devstack.StartGitHubKeys()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer github.Close()
+		opts.Parameters = maps.Clone(opts.Parameters)
+		if opts.Parameters == nil {
+			opts.Parameters = map[string]string{}
+		}
+		opts.Parameters[devstack.GitHubKeysParameter] = github.URL
+		s.Client.GitHub = github
+	}
 	if opts.Log == nil {
 		level := slog.LevelWarn
 		if testing.Verbose() {
@@ -121,6 +137,9 @@ type Client struct {
 	HTTP *http.Client
 	// Spec, when set, is the OpenAPI validator Call checks each exchange with (Suite.OpenAPI sets it).
 	Spec *openapi.Validator
+	// GitHub signs secret scanning reports with the key the stack trusts in place of GitHub's,
+	// when Suite started that stand-in (its Options named no GitHubSecretScanningKeysUrl).
+	GitHub *devstack.GitHubKeys
 }
 
 // Response is what a request got, its body already read.

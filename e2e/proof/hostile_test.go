@@ -138,6 +138,19 @@ var hostileCorpus = []hostile{
 	{Name: "key/delete another's in their project", Method: "DELETE", Path: "/projects/{o.project}/keys/{o.key_id}", Auth: "Bearer {jwt}", Status: 404},
 	{Name: "key/delete an id with a trailing space", Method: "DELETE", Path: "/projects/{project}/keys/{key_id}%20", Auth: "Bearer {jwt}", Status: 404},
 	{Name: "key/delete a 4 KB id", Method: "DELETE", Path: "/projects/{project}/keys/key_" + strings.Repeat("A", 4000), Auth: "Bearer {jwt}", Status: 404},
+	{Name: "key/create expiring in under an hour", Method: "POST", Path: "/projects/{project}/keys", Auth: "Bearer {jwt}", Body: `{"name":"a","expires_in":3599}`, Status: 400},
+	{Name: "key/create expiring in over a year", Method: "POST", Path: "/projects/{project}/keys", Auth: "Bearer {jwt}", Body: `{"name":"a","expires_in":31536001}`, Status: 400},
+	{Name: "key/roll without expires_in", Method: "POST", Path: "/projects/{project}/keys/{key_id}/roll", Auth: "Bearer {jwt}", Body: `{}`, Status: 400},
+	{Name: "key/roll with a grace over 7 days", Method: "POST", Path: "/projects/{project}/keys/{key_id}/roll", Auth: "Bearer {jwt}", Body: `{"expires_in":604801}`, Status: 400},
+	{Name: "key/roll with a negative grace", Method: "POST", Path: "/projects/{project}/keys/{key_id}/roll", Auth: "Bearer {jwt}", Body: `{"expires_in":-1}`, Status: 400},
+	{Name: "key/roll with a chosen name", Method: "POST", Path: "/projects/{project}/keys/{key_id}/roll", Auth: "Bearer {jwt}", Body: `{"expires_in":0,"name":"x"}`, Status: 400},
+	{Name: "key/roll another's", Method: "POST", Path: "/projects/{project}/keys/{o.key_id}/roll", Auth: "Bearer {jwt}", Body: `{"expires_in":0}`, Status: 404},
+	{Name: "key/roll with the API key", Method: "POST", Path: "/projects/{project}/keys/{key_id}/roll", Auth: "Bearer {key}", Body: `{"expires_in":0}`, Status: 401},
+	{Name: "audit/another's log", Method: "GET", Path: "/projects/{o.project}/audit-log", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "audit/forged cursor", Method: "GET", Path: "/projects/{project}/audit-log?cursor=UFJPSkVDVCM", Auth: "Bearer {jwt}", Status: 400},
+	{Name: "audit/cursor past now", Method: "GET", Path: "/projects/{project}/audit-log?cursor=QVVESVQjOTk5OQ", Auth: "Bearer {jwt}", Status: 400},
+	{Name: "audit/limit 0", Method: "GET", Path: "/projects/{project}/audit-log?limit=0", Auth: "Bearer {jwt}", Status: 400},
+	{Name: "audit/with the API key", Method: "GET", Path: "/projects/{project}/audit-log", Auth: "Bearer {key}", Status: 401},
 	// Key-shaped, but not a real key: the local gateway's access log records paths, as API Gateway's
 	// would with $context.path, so a real secret sent in a URL would be logged there.
 	{Name: "key/delete by a key-shaped id", Method: "DELETE", Path: "/projects/{project}/keys/cmk_" + strings.Repeat("A", 49), Auth: "Bearer {jwt}", Status: 404},
@@ -257,6 +270,12 @@ var hostileCorpus = []hostile{
 	{Name: "public/merchant route on the public API", API: "PublicApi", Method: "GET", Path: "/v1/whoami", Auth: "Bearer {key}", Status: 404},
 	{Name: "public/dashboard route on the public API", API: "PublicApi", Method: "GET", Path: "/projects", Auth: "Bearer {jwt}", Status: 404},
 	{Name: "public/PUT is no route", API: "PublicApi", Method: "PUT", Path: "/public/checkouts/{checkout}", Body: `{}`, Status: 404},
+	{Name: "github/unsigned report of a live key", API: "PublicApi", Method: "POST", Path: "/public/secret-scanning/github", Body: `[{"token":"{key}","type":"t","url":"u"}]`, Status: 400},
+	{Name: "github/report signed by another key", API: "PublicApi", Method: "POST", Path: "/public/secret-scanning/github",
+		Header: map[string]string{"Github-Public-Key-Identifier": "codex-local-github", "Github-Public-Key-Signature": "MEUCIQDKZokqnCjrRtw0tni+2Ltvl/uiMJ1EGumEsp1BsNr32AIgQY1YXD2nlj+XNfGK4rBfkMJ1JDOQcYXxa2sY8FNkrKc="},
+		Body:   `[{"token":"{key}","type":"t","url":"u"}]`, Status: 400},
+	{Name: "github/unknown key id", API: "PublicApi", Method: "POST", Path: "/public/secret-scanning/github",
+		Header: map[string]string{"Github-Public-Key-Identifier": "nope", "Github-Public-Key-Signature": "MEUCIQ=="}, Body: `[{"token":"{key}","type":"t","url":"u"}]`, Status: 400},
 }
 
 // hostileFixture sets up two merchants (each with a key, a checkout and a button; the first also

@@ -72,7 +72,16 @@ func TestIAMMatchesCalls(t *testing.T) {
 	do("DeleteKeyFunction", "", "DELETE", p+"/keys/"+spare, jwt, "", http.StatusNoContent)
 
 	do("WhoamiFunction", "", "GET", "/v1/whoami", key, "", http.StatusOK)
-	exercised["AuthorizerFunction"] = true // every /v1 request
+	exercised["AuthorizerFunction"] = true // every /v1 request; the first use of a key records it
+	// A browser's request: refused, and the refusal recorded in the audit log.
+	e2etest.Want(t, client.Call(t, "", "GET", "/v1/whoami", e2etest.Bearer(m.key, "Origin", "https://shop.example"), ""), http.StatusForbidden)
+	// Keys that expire: a roll and a leak report each move the pending key.expired event.
+	rolled := newKeyFrom(t, m, `{"name":"expiring","expires_in":3600}`)
+	do("RollKeyFunction", "", "POST", p+"/keys/"+rolled.id+"/roll", jwt, `{"expires_in":60}`, http.StatusCreated)
+	leaked := newKeyFrom(t, m, `{"name":"leaked","expires_in":3600}`)
+	report := `[{"token":"` + leaked.key + `","type":"codex_secret_key","url":"https://github.com/octo/shop/blob/1/.env","source":"content"}]`
+	do("GithubSecretScanningFunction", "PublicApi", "POST", "/public/secret-scanning/github", githubHeader(t, report), report, http.StatusOK)
+	do("ListAuditLogFunction", "", "GET", p+"/audit-log", jwt, "", http.StatusOK)
 	checkout := do("CreateCheckoutFunction", "", "POST", "/v1/checkouts", key, checkoutBody, http.StatusCreated)
 	idem := e2etest.Bearer(m.key, "Idempotency-Key", "iam-proof")
 	do("CreateCheckoutFunction", "", "POST", "/v1/checkouts", idem, checkoutBody, http.StatusCreated)

@@ -47,7 +47,9 @@ import (
 var (
 	stack *devstack.Stack
 	proxy *dynamoproxy.Proxy
-	logs  = &e2etest.LogBuffer{}
+	// github signs leaked-key reports as GitHub would, with the key the stack's function trusts.
+	github *devstack.GitHubKeys
+	logs   = &e2etest.LogBuffer{}
 	// client reaches the stack with enough idle connections for the load workers. It validates
 	// nothing: the hostile corpus and the faults are not the document's exchanges.
 	client = &e2etest.Client{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 2 * time.Minute}}
@@ -65,6 +67,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer proxy.Close()
+	if github, err = devstack.StartGitHubKeys(); err != nil {
+		fmt.Fprintln(os.Stderr, "start the stand-in for GitHub's keys:", err)
+		return 1
+	}
+	defer github.Close()
 	return e2etest.Suite{
 		Name:   "proof",
 		Client: client,
@@ -73,6 +80,8 @@ func run(m *testing.M) int {
 			// The sweeper runs when a test calls stack.RunSchedule, never among the calls a test
 			// records for one request.
 			ManualSchedules: true,
+			// GitHub's secret scanning keys: a key pair of our own standing in, on loopback.
+			Parameters: map[string]string{devstack.GitHubKeysParameter: github.URL},
 			// Everything the stack logs, debug lines included, goes to logs; -v also shows it.
 			Log: slog.New(slog.NewJSONHandler(logOutput(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		},
@@ -350,6 +359,27 @@ func newKey(t *testing.T, m merchant, name string) (key, id string) {
 	k := e2etest.Decode[struct{ ID, Key string }](t, r)
 	secrets.add(k.Key)
 	return k.Key, k.ID
+}
+
+// newKeyFrom creates a key in m's project from a create body and registers it as a secret.
+func newKeyFrom(t *testing.T, m merchant, body string) (k struct{ id, key string }) {
+	t.Helper()
+	r := client.Call(t, "", "POST", "/projects/"+m.project+"/keys", e2etest.Bearer(m.token), body)
+	e2etest.Want(t, r, http.StatusCreated)
+	created := e2etest.Decode[struct{ ID, Key string }](t, r)
+	secrets.add(created.Key)
+	k.id, k.key = created.ID, created.Key
+	return k
+}
+
+// githubHeader signs body as GitHub does, with the stand-in key the stack trusts.
+func githubHeader(t *testing.T, body string) http.Header {
+	t.Helper()
+	sig, err := github.Sign([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.Header{"Github-Public-Key-Identifier": {devstack.GitHubKeyID}, "Github-Public-Key-Signature": {sig}}
 }
 
 const checkoutBody = `{"line_items":[{"name":"T-shirt","unit_amount":2000,"quantity":2}],"currency":"eur",` +

@@ -113,15 +113,28 @@ func (s snapshot) diff(after snapshot) string {
 //   - a project without its owner's membership, or a membership without its project;
 //   - an idempotency record whose stored answer names a checkout that does not exist in its
 //     project: a key stuck on nothing;
-//   - a checkout, key or button of a project that does not exist;
+//   - a checkout, key, button or audit event of a project that does not exist;
 //   - an open checkout missing from the open index (the sweeper would never expire it), an expired
 //     one still in it, or a deletion date (ttl) on anything but an expired, unpaid checkout;
+//   - an audit event without its deletion date (ttl, a year on);
+//   - a key without the audit event of its creation (key.created, or key.rolled naming it new),
+//     or a key whose expiry differs from its reference's or has no key.expired event at it;
 //   - an item of a kind it does not know, which it could not check.
 func (s snapshot) consistency() []string {
 	var problems []string
 	app := map[string]item{}
+	created := map[string]bool{}  // key ids with their creation recorded
+	expiries := map[string]bool{} // "key id | time" of the key.expired events
 	for _, it := range s["AppTable"] {
 		app[it.s("PK")+" | "+it.s("SK")] = it
+		switch it.s("action") {
+		case "key.created":
+			created[it.s("key_id")] = true
+		case "key.rolled":
+			created[it.s("new_key_id")] = true
+		case "key.expired":
+			expiries[it.s("key_id")+" | "+it.s("at")] = true
+		}
 	}
 	keys := map[string]item{}
 	for _, k := range s["KeysTable"] {
@@ -132,6 +145,13 @@ func (s snapshot) consistency() []string {
 		}
 		if _, ok := app["PROJECT#"+k.s("project_id")+" | PROJECT"]; !ok {
 			problems = append(problems, fmt.Sprintf("key %s belongs to a project that does not exist", k.s("key_id")))
+		}
+		if !created[k.s("key_id")] {
+			problems = append(problems, fmt.Sprintf("key %s has no audit event of its creation", k.s("key_id")))
+		}
+		if exp := k.s("expires_at"); exp != ref.s("expires_at") || exp != "" && !expiries[k.s("key_id")+" | "+exp] {
+			problems = append(problems, fmt.Sprintf("key %s expires at %q, its reference at %q, with an expiry event: %v",
+				k.s("key_id"), exp, ref.s("expires_at"), expiries[k.s("key_id")+" | "+exp]))
 		}
 	}
 	for _, it := range s["AppTable"] {
@@ -161,6 +181,13 @@ func (s snapshot) consistency() []string {
 		case isProject && strings.HasPrefix(sk, "BUTTON#"):
 			if !projectExists {
 				problems = append(problems, fmt.Sprintf("button %s belongs to a project that does not exist", sk))
+			}
+		case isProject && strings.HasPrefix(sk, "AUDIT#"):
+			if !projectExists {
+				problems = append(problems, fmt.Sprintf("audit event %s belongs to a project that does not exist", sk))
+			}
+			if _, ok := it["ttl"]; !ok {
+				problems = append(problems, fmt.Sprintf("audit event %s of %s is never deleted", sk, pid))
 			}
 		case strings.HasPrefix(pk, "CHECKOUT#"):
 			if _, ok := app["PROJECT#"+it.s("project_id")+" | PROJECT"]; !ok {

@@ -15,6 +15,8 @@ type goBenchmark struct {
 	name                             string // the sub-benchmark, e.g. "allow"
 	iterations                       int
 	nsPerOp, bytesPerOp, allocsPerOp float64
+	// writesPerHour is the writes/key/hour metric of BenchmarkHandle/hour; 0 for the others.
+	writesPerHour float64
 }
 
 // authorizerArgs is the authorizer's benchmark: its handler with the key store behind its interface
@@ -65,6 +67,8 @@ func parseGoBench(out, name string) ([]goBenchmark, error) {
 				b.bytesPerOp = v
 			case "allocs/op":
 				b.allocsPerOp = v
+			case "writes/key/hour":
+				b.writesPerHour = v
 			}
 		}
 		if b.nsPerOp == 0 {

@@ -53,9 +53,17 @@ func TestLeastPrivilege(t *testing.T) {
 	if auth == nil {
 		t.Fatal("no AuthorizerFunction")
 	}
-	if len(auth.Statements) != 1 || !slices.Equal(auth.Statements[0].Action, []string{"dynamodb:GetItem"}) ||
-		len(auth.Statements[0].Resource) != 1 || !auth.Statements[0].Resource[0].IsGetAtt("KeysTable", "Arn") {
-		t.Fatalf("the authorizer must hold exactly dynamodb:GetItem on KeysTable, has %+v", auth.Statements)
+	// The key read; the last-use write (keys table only); the audit record of a browser refusal.
+	want := []struct{ action, table string }{
+		{"dynamodb:GetItem", "KeysTable"}, {"dynamodb:UpdateItem", "KeysTable"}, {"dynamodb:PutItem", "AppTable"},
+	}
+	ok := len(auth.Statements) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		st := auth.Statements[i]
+		ok = slices.Equal(st.Action, []string{want[i].action}) && len(st.Resource) == 1 && st.Resource[0].IsGetAtt(want[i].table, "Arn")
+	}
+	if !ok {
+		t.Fatalf("the authorizer must hold exactly %v, has %+v", want, auth.Statements)
 	}
 }
 

@@ -75,7 +75,20 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := devstack.Start(ctx, devstack.Options{Addr: *addr, AllowNonLoopback: *anyAddr, StateDir: stateDir, Log: log})
+	// GitHub's secret scanning keys: a stand-in on loopback, so make dev never needs the internet.
+	github, err := devstack.StartGitHubKeys()
+	if err != nil {
+		return err
+	}
+	defer github.Close()
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return err
+	}
+	if err := github.WritePrivateKey(filepath.Join(stateDir, "github-signing-key.pem")); err != nil {
+		return err
+	}
+	s, err := devstack.Start(ctx, devstack.Options{Addr: *addr, AllowNonLoopback: *anyAddr, StateDir: stateDir, Log: log,
+		Parameters: map[string]string{devstack.GitHubKeysParameter: github.URL}})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return errors.New("interrupted while starting; everything started was stopped")

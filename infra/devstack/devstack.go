@@ -69,6 +69,9 @@ type Options struct {
 	ManualSchedules bool
 	// Log receives progress, the gateway's access log and the functions' output.
 	Log *slog.Logger
+	// Parameters overrides template parameters by name, as sam deploy --parameter-overrides does;
+	// the others keep their defaults.
+	Parameters map[string]string
 	// Registered reports whether a logical id has an entry in the function registry, without which
 	// its bootstrap would have no handler; default: pkg/registry's. Tests of other modules set it.
 	Registered func(logicalID string) bool
@@ -228,6 +231,12 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 
 	names, apiIDs := localNames(tpl, opts.Region, s.Tables, s.UserPoolID, s.UserPoolClientID)
+	for name, value := range opts.Parameters {
+		if _, ok := tpl.Parameters[name]; !ok {
+			return s, fmt.Errorf("parameter %s is not one of template.yaml's", name)
+		}
+		names[name] = value
+	}
 	invokers := map[string]gateway.Invoker{}
 	var envProblems []error
 	for _, id := range fns {

@@ -51,20 +51,11 @@ func TestRealTemplateTables(t *testing.T) {
 	if got := keys(in.KeySchema); !slices.Equal(got, []string{"key_hash:HASH"}) {
 		t.Errorf("keys table KeySchema = %v", got)
 	}
-	if len(in.GlobalSecondaryIndexes) != 1 {
-		t.Fatalf("keys table GSIs = %d", len(in.GlobalSecondaryIndexes))
+	if len(in.GlobalSecondaryIndexes) != 0 {
+		t.Fatalf("keys table GSIs = %d, want none (keys are listed through their references in AppTable)", len(in.GlobalSecondaryIndexes))
 	}
-	gsi := in.GlobalSecondaryIndexes[0]
-	if aws.ToString(gsi.IndexName) != "by_project" ||
-		!slices.Equal(keys(gsi.KeySchema), []string{"project_id:HASH", "created_at:RANGE"}) {
-		t.Errorf("keys table GSI = %s %v", aws.ToString(gsi.IndexName), keys(gsi.KeySchema))
-	}
-	if gsi.Projection.ProjectionType != types.ProjectionTypeInclude ||
-		!slices.Equal(gsi.Projection.NonKeyAttributes, []string{"key_id", "name", "prefix"}) {
-		t.Errorf("by_project projection = %+v", *gsi.Projection)
-	}
-	if len(in.AttributeDefinitions) != 3 {
-		t.Errorf("keys table attribute definitions = %d, want 3", len(in.AttributeDefinitions))
+	if len(in.AttributeDefinitions) != 1 {
+		t.Errorf("keys table attribute definitions = %d, want 1", len(in.AttributeDefinitions))
 	}
 	if kt.TTLAttribute != "" {
 		t.Errorf("keys table TTL = %q, want none", kt.TTLAttribute)
@@ -201,11 +192,11 @@ func TestRealTemplateFunctions(t *testing.T) {
 		!reflect.DeepEqual(put.Resource, []Value{{Fn: FnGetAtt, Target: "AppTable", Attribute: "Arn"}, {Fn: FnGetAtt, Target: "KeysTable", Attribute: "Arn"}}) {
 		t.Errorf("CreateKeyFunction PutItem statement = %+v", put)
 	}
-	q := tpl.Functions["ListKeysFunction"].Statements[1]
-	if !reflect.DeepEqual(q.Resource[0], Value{Fn: FnSub, Template: "${KeysTable.Arn}/index/by_project"}) {
-		t.Errorf("ListKeysFunction Query resource = %v", q.Resource)
+	q := tpl.Functions["ListCheckoutsFunction"].Statements[1]
+	if !reflect.DeepEqual(q.Resource[0], Value{Fn: FnSub, Template: "${AppTable.Arn}/index/GSI1"}) {
+		t.Errorf("ListCheckoutsFunction Query resource = %v", q.Resource)
 	}
-	if table, index, ok := q.Resource[0].TableARN(); !ok || table != "KeysTable" || index != "by_project" {
+	if table, index, ok := q.Resource[0].TableARN(); !ok || table != "AppTable" || index != "GSI1" {
 		t.Errorf("TableARN() = %q, %q, %v", table, index, ok)
 	}
 	if table, index, ok := put.Resource[1].TableARN(); !ok || table != "KeysTable" || index != "" {

@@ -3,6 +3,11 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +18,7 @@ import (
 	"codex/api/openapi"
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
+	"codex/pkg/secretscan"
 )
 
 // world serves every route of template.yaml over one store, as the deployed functions do over one
@@ -44,7 +50,7 @@ func newWorld(t *testing.T) *world {
 // RegistryRoutes is every route of pkg/registry over s, now and pageURL, by route key: the wiring
 // the deployed functions run. registry_test.go, in package api_test, sets it: package api's own
 // tests cannot import pkg/registry, which imports package api.
-var RegistryRoutes func(s *dynamo.Store, now codex.Clock, pageURL string) map[string]Route
+var RegistryRoutes func(s *dynamo.Store, now codex.Clock, pageURL string, github SignatureVerifier) map[string]Route
 
 // worldRoutes is every route of template.yaml over s, as pkg/registry wires it.
 func worldRoutes(t testing.TB, s *dynamo.Store, now codex.Clock) map[string]Route {
@@ -52,7 +58,7 @@ func worldRoutes(t testing.TB, s *dynamo.Store, now codex.Clock) map[string]Rout
 	if RegistryRoutes == nil {
 		t.Fatal("RegistryRoutes is not set (registry_test.go sets it)")
 	}
-	return RegistryRoutes(s, now, testPageURL)
+	return RegistryRoutes(s, now, testPageURL, TestGitHubVerifier)
 }
 
 // tick is the handlers' clock: every reading is a millisecond later, so creation times differ.
@@ -101,10 +107,16 @@ func (w *world) call(req Request) Response {
 }
 
 // dashboard calls a dashboard route as user.
-func (w *world) dashboard(user, routeKey string, params map[string]string, body string) Response {
+func (w *world) dashboard(user, routeKey string, params map[string]string, body string, query ...string) Response {
 	w.t.Helper()
 	req := fixtureRequest(w.t, "dashboard-request.json")
 	req.RouteKey, req.PathParameters, req.Body = routeKey, params, body
+	for i := 0; i+1 < len(query); i += 2 {
+		if req.QueryStringParameters == nil {
+			req.QueryStringParameters = map[string]string{}
+		}
+		req.QueryStringParameters[query[i]] = query[i+1]
+	}
 	req.RequestContext.Authorizer.JWT.Claims["sub"] = user
 	return w.call(req)
 }
@@ -155,4 +167,44 @@ func (w *world) button(user, project, body string) buttonView {
 	resp := w.dashboard(user, "POST /projects/{project_id}/buttons", map[string]string{"project_id": project}, body)
 	wantStatus(w.t, resp, http.StatusCreated)
 	return decodeInto[buttonView](w.t, resp)
+}
+
+// TestGitHubKey stands in for GitHub's secret scanning signing key in these tests;
+// TestGitHubVerifier verifies with its public half under the id "test-key".
+var (
+	TestGitHubKey, _   = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	TestGitHubVerifier = staticVerifier{"test-key": &TestGitHubKey.PublicKey}
+)
+
+type staticVerifier map[string]*ecdsa.PublicKey
+
+func (v staticVerifier) Verify(_ context.Context, keyID, signature string, body []byte) error {
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	sum := sha256.Sum256(body)
+	if k, ok := v[keyID]; !ok || err != nil || !ecdsa.VerifyASN1(k, sum[:], sig) {
+		return secretscan.ErrBadSignature
+	}
+	return nil
+}
+
+// githubSign signs body as GitHub would, with TestGitHubKey.
+func githubSign(t testing.TB, body string) string {
+	t.Helper()
+	sum := sha256.Sum256([]byte(body))
+	sig, err := ecdsa.SignASN1(rand.Reader, TestGitHubKey, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(sig)
+}
+
+// github posts a leak report signed with signature.
+func (w *world) github(body, signature string) Response {
+	w.t.Helper()
+	req := fixtureRequest(w.t, "public-request.json")
+	req.RouteKey, req.Body = "POST /public/secret-scanning/github", body
+	req.Headers["content-type"] = "application/json"
+	req.Headers["github-public-key-identifier"] = "test-key"
+	req.Headers["github-public-key-signature"] = signature
+	return w.call(req)
 }

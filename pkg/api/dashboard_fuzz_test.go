@@ -144,7 +144,7 @@ func FuzzCreateKeyBody(f *testing.F) {
 		// The key store records created keys with their hashes.
 		var created []codex.APIKey
 		var hashes []string
-		keys := &codextest.KeyStore{CreateKeyFn: func(_ context.Context, k codex.APIKey, hash string, version int) error {
+		keys := &codextest.KeyStore{CreateKeyFn: func(_ context.Context, k codex.APIKey, hash string, version int, _ codex.AuditEvent) error {
 			if version != apikey.HashVersion {
 				return codex.Errorf(codex.CodeInternal, "hash version %d", version)
 			}

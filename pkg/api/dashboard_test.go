@@ -142,20 +142,21 @@ func TestKeyRoutes(t *testing.T) {
 	second := decodeInto[keyView](t, d.call("alice", "POST /projects/{project_id}/keys", pp, `{"name":"Production server"}`))
 
 	listResp := d.call("alice", "GET /projects/{project_id}/keys", pp, "")
-	list := decodeInto[List[map[string]string]](t, listResp)
-	if len(list.Data) != 2 || list.Data[0]["id"] != second.ID || list.Data[1]["id"] != created.ID {
+	list := decodeInto[List[map[string]*string]](t, listResp)
+	if len(list.Data) != 2 || *list.Data[0]["id"] != second.ID || *list.Data[1]["id"] != created.ID {
 		t.Fatalf("list %s, want newest first", listResp.Body)
 	}
 	for _, k := range list.Data {
-		if len(k) != 4 || k["name"] == "" || k["created_at"] == "" || !strings.HasSuffix(k["prefix"], "••••") {
-			t.Fatalf("listed key %v: want exactly id, name, masked prefix, created_at", k)
+		if len(k) != 9 || *k["name"] == "" || *k["created_at"] == "" || !strings.HasSuffix(*k["prefix"], "••••") ||
+			*k["status"] != "active" || k["expires_at"] != nil || k["last_used_at"] != nil {
+			t.Fatalf("listed key %v: want exactly id, name, masked prefix, created_at, status and the null expiry and last use", k)
 		}
 	}
 	if strings.Contains(listResp.Body, created.Secret) || strings.Contains(listResp.Body, created.Secret[8:]) {
 		t.Fatal("the list holds a secret")
 	}
-	if want := created.Prefix + "••••"; list.Data[1]["prefix"] != want {
-		t.Fatalf("masked prefix %q, want %q", list.Data[1]["prefix"], want)
+	if want := created.Prefix + "••••"; *list.Data[1]["prefix"] != want {
+		t.Fatalf("masked prefix %q, want %q", *list.Data[1]["prefix"], want)
 	}
 
 	// Bob is not a member: every key route answers 404, as for a project that does not exist.

@@ -36,6 +36,8 @@ var errorKinds = map[codex.Code]errorKind{
 	codex.CodeIdempotencyReused: {http.StatusUnprocessableEntity, typeIdempotency},
 	codex.CodeCheckoutNotOpen:   {http.StatusConflict, typeInvalidRequest},
 	codex.CodePaymentInProgress: {http.StatusConflict, typeInvalidRequest},
+	codex.CodeKeyExpired:        {http.StatusConflict, typeInvalidRequest},
+	codex.CodeSignatureInvalid:  {http.StatusBadRequest, typeInvalidRequest},
 	codex.CodeInternal:          {http.StatusInternalServerError, typeAPI},
 }
 

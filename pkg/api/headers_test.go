@@ -30,7 +30,7 @@ func TestEveryResponseIsNosniff(t *testing.T) {
 	keyReq.RouteKey = "POST /projects/{project_id}/keys"
 	keyReq.PathParameters = map[string]string{"project_id": member.Project.ID}
 	keyReq.Body = `{"name":"server"}`
-	keys := &codextest.KeyStore{CreateKeyFn: func(context.Context, codex.APIKey, string, int) error { return nil }}
+	keys := &codextest.KeyStore{CreateKeyFn: func(context.Context, codex.APIKey, string, int, codex.AuditEvent) error { return nil }}
 	createKey := CreateKey{Projects: projects, Keys: keys, Now: time.Now}
 	badKeyReq := keyReq
 	badKeyReq.Body = `{"name":1}`

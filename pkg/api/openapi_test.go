@@ -25,8 +25,19 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	// Dashboard.
 	wantStatus(t, w.dashboard("alice", "GET /projects", nil, ""), http.StatusOK)
 	key := decodeInto[keyView](t, w.dashboard("alice", "POST /projects/{project_id}/keys", pp, `{"name":"Server"}`))
+	expiring := decodeInto[keyView](t, w.dashboard("alice", "POST /projects/{project_id}/keys", pp, `{"name":"Expiring","expires_in":3600}`))
+	rolled := w.dashboard("alice", "POST /projects/{project_id}/keys/{key_id}/roll", map[string]string{"project_id": project, "key_id": expiring.ID}, `{"expires_in":0}`)
+	wantStatus(t, rolled, http.StatusCreated)
+	wantError(t, w.dashboard("alice", "POST /projects/{project_id}/keys/{key_id}/roll", map[string]string{"project_id": project, "key_id": expiring.ID}, `{"expires_in":60}`),
+		http.StatusConflict, codex.CodeKeyExpired, "")
 	wantStatus(t, w.dashboard("alice", "GET /projects/{project_id}/keys", pp, ""), http.StatusOK)
+	leaked := decodeInto[keyView](t, rolled).Secret
+	report := `[{"token":"` + leaked + `","type":"codex_secret_key","url":"https://github.com/octo/shop/blob/main/.env","source":"content"}]`
+	wantStatus(t, w.github(report, githubSign(t, report)), http.StatusOK)
+	wantError(t, w.github(report, githubSign(t, report+" ")), http.StatusBadRequest, codex.CodeSignatureInvalid, "")
 	wantStatus(t, w.dashboard("alice", "DELETE /projects/{project_id}/keys/{key_id}", map[string]string{"project_id": project, "key_id": key.ID}, ""), http.StatusNoContent)
+	wantStatus(t, w.dashboard("alice", "GET /projects/{project_id}/audit-log", pp, ""), http.StatusOK)
+	wantError(t, w.dashboard("alice", "GET /projects/{project_id}/audit-log", pp, "", "cursor", "bm90IGEgY3Vyc29y"), http.StatusBadRequest, codex.CodeParameterInvalid, "cursor")
 	b := w.button("alice", project, buttonBody)
 	wantStatus(t, w.dashboard("alice", rkListButtons, pp, ""), http.StatusOK)
 

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
@@ -36,51 +38,79 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// countCalls makes a client count every DynamoDB operation it starts, whatever its outcome.
-func countCalls(n *atomic.Int64) func(*dynamodb.Options) {
-	return func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					n.Add(1)
-					return next.HandleInitialize(ctx, in)
-				}), middleware.Before)
-		})
-	}
+// calls records the DynamoDB operations a client starts, whatever their outcome.
+type calls struct {
+	mu  sync.Mutex
+	ops []string
+}
+
+func (c *calls) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				c.mu.Lock()
+				c.ops = append(c.ops, awsmiddleware.GetOperationName(ctx))
+				c.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+	})
+}
+
+// take returns the operations recorded since the last take.
+func (c *calls) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ops := c.ops
+	c.ops = nil
+	return ops
+}
+
+func (c *calls) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ops)
 }
 
 type fixture struct {
 	store   *dynamo.Store
 	handler Handler
-	calls   *atomic.Int64
+	calls   *calls
 	logs    *bytes.Buffer
+	now     *time.Time // the handler's clock
 }
 
 func newFixture(t *testing.T, opts ...func(*dynamodb.Options)) fixture {
 	t.Helper()
 	names := testEnv.NewTables(t)
 	tables := dynamo.Tables{Keys: names["KeysTable"], App: names["AppTable"]}
-	calls := new(atomic.Int64)
-	client := dynamodb.New(testEnv.DynamoDB.Options(), append([]func(*dynamodb.Options){countCalls(calls)}, opts...)...)
+	c := &calls{}
+	client := dynamodb.New(testEnv.DynamoDB.Options(), append([]func(*dynamodb.Options){c.option}, opts...)...)
 	logs := new(bytes.Buffer)
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	return fixture{
 		store:   dynamo.New(testEnv.DynamoDB, tables),
-		handler: Handler{Keys: dynamo.New(client, tables), Log: slog.New(slog.NewJSONHandler(logs, nil))},
-		calls:   calls,
+		handler: New(dynamo.New(client, tables), slog.New(slog.NewJSONHandler(logs, nil)), func() time.Time { return now }),
+		calls:   c,
 		logs:    logs,
+		now:     &now,
 	}
 }
 
-// createKey stores a new key for projectID the way the create-key route does.
-func (f fixture) createKey(t *testing.T, projectID string) (codex.APIKey, apikey.Key) {
+// createKey stores a new key for projectID the way the create-key route does; expiresAt may be zero.
+func (f fixture) createKey(t *testing.T, projectID string, expiresAt ...time.Time) (codex.APIKey, apikey.Key) {
 	t.Helper()
 	secret, err := apikey.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := codex.APIKey{ID: codex.NewID(codex.KeyIDPrefix), ProjectID: projectID, Name: "server",
-		Prefix: secret.DisplayPrefix(), CreatedAt: time.Now(), CreatedBy: "user"}
-	if err := f.store.CreateKey(context.Background(), k, secret.Hash(), apikey.HashVersion); err != nil {
+		Prefix: secret.DisplayPrefix(), CreatedAt: *f.now, CreatedBy: "user"}
+	if len(expiresAt) > 0 {
+		k.ExpiresAt = expiresAt[0]
+	}
+	audit := codex.AuditEvent{ID: codex.NewID(codex.AuditIDPrefix), ProjectID: projectID, Action: codex.AuditKeyCreated,
+		KeyID: k.ID, Actor: codex.Actor{UserID: "user"}, At: *f.now}
+	if err := f.store.CreateKey(context.Background(), k, secret.Hash(), apikey.HashVersion, audit); err != nil {
 		t.Fatal(err)
 	}
 	return k, secret
@@ -110,11 +140,20 @@ func TestAllowRevokeDeny(t *testing.T) {
 	if resp.Context["project_id"] != project || resp.Context["key_id"] != k.ID {
 		t.Fatalf("context = %v; want project %s key %s", resp.Context, project, k.ID)
 	}
-	if f.calls.Load() != 1 {
-		t.Fatalf("%d DynamoDB calls for one decision, want 1", f.calls.Load())
+	// The key's first use is recorded; the next, a moment later, is the hot path: one GetItem.
+	if got := f.calls.take(); !slices.Equal(got, []string{"GetItem", "UpdateItem"}) {
+		t.Fatalf("first use: DynamoDB calls %v, want GetItem and UpdateItem", got)
+	}
+	*f.now = f.now.Add(time.Second)
+	if resp, err = f.handler.Handle(ctx, request("Bearer "+secret.Secret())); err != nil || !resp.IsAuthorized {
+		t.Fatalf("valid key again: %+v, %v; want allowed", resp, err)
+	}
+	if got := f.calls.take(); !slices.Equal(got, []string{"GetItem"}) {
+		t.Fatalf("hot path: DynamoDB calls %v, want exactly one GetItem", got)
 	}
 
-	if err := f.store.DeleteKey(ctx, project, k.ID); err != nil {
+	revoke := codex.AuditEvent{ID: codex.NewID(codex.AuditIDPrefix), ProjectID: project, Action: codex.AuditKeyRevoked, KeyID: k.ID, At: *f.now}
+	if err := f.store.DeleteKey(ctx, project, k.ID, revoke); err != nil {
 		t.Fatal(err)
 	}
 	resp, err = f.handler.Handle(ctx, request("Bearer "+secret.Secret()))
@@ -155,7 +194,7 @@ func TestMalformedIsDeniedWithoutDynamoDB(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want a plain deny", name, resp, err)
 		}
 	}
-	if n := f.calls.Load(); n != 0 {
+	if n := f.calls.count(); n != 0 {
 		t.Fatalf("malformed headers caused %d DynamoDB calls, want 0", n)
 	}
 	if strings.Contains(f.logs.String(), s[4:20]) {
@@ -171,8 +210,8 @@ func TestUnknownKeyIsDenied(t *testing.T) {
 	if err != nil || resp.IsAuthorized {
 		t.Fatalf("unknown key: %+v, %v; want denied", resp, err)
 	}
-	if f.calls.Load() != 1 {
-		t.Fatalf("%d DynamoDB calls, want 1", f.calls.Load())
+	if got := f.calls.take(); !slices.Equal(got, []string{"GetItem"}) {
+		t.Fatalf("DynamoDB calls %v, want one GetItem", got)
 	}
 }
 

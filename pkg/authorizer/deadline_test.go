@@ -26,11 +26,11 @@ func TestHangingStoreDeniesBeforeTheDeadline(t *testing.T) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	// A key store that never answers, like a DynamoDB that accepts and stays silent.
-	hanging := &codextest.KeyLookup{LookupKeyFn: func(ctx context.Context, _ string) (codex.Principal, error) {
+	hanging := &codextest.KeyLookup{LookupKeyFn: func(ctx context.Context, _ string) (codex.KeyGrant, error) {
 		<-ctx.Done()
-		return codex.Principal{}, ctx.Err()
+		return codex.KeyGrant{}, ctx.Err()
 	}}
-	h := Handler{Keys: hanging, Log: slog.New(slog.DiscardHandler)}
+	h := New(hanging, slog.New(slog.DiscardHandler), time.Now)
 	resp, err := h.Handle(ctx, events.APIGatewayV2CustomAuthorizerV2Request{
 		Headers: map[string]string{"authorization": "Bearer " + key.Secret()},
 	})

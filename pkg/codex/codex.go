@@ -41,6 +41,8 @@ type APIKey struct {
 	Prefix    string // display prefix, e.g. "cmk_AbCd"
 	CreatedAt time.Time
 	CreatedBy string
+	ExpiresAt time.Time // zero: the key does not expire
+	LastUsed  KeyUse    // zero At: never used
 }
 
 // Principal is the identity an API key grants on the merchant API.
@@ -103,18 +105,42 @@ type ProjectStore interface {
 	Membership(ctx context.Context, userID, projectID string) (Membership, error)
 }
 
-// KeyStore keeps API keys by the hash of the secret.
+// KeyStore keeps API keys by the hash of the secret. Every change writes its audit event in the
+// same transaction.
 type KeyStore interface {
 	// CreateKey stores k under hash, the digest of the secret computed with scheme hashVersion.
-	CreateKey(ctx context.Context, k APIKey, hash string, hashVersion int) error
-	// ListKeys returns a project's keys, newest first.
+	CreateKey(ctx context.Context, k APIKey, hash string, hashVersion int, audit AuditEvent) error
+	// ListKeys returns a project's keys, newest first, read with strong consistency.
 	ListKeys(ctx context.Context, projectID string) ([]APIKey, error)
 	// DeleteKey revokes a key: once it returns, LookupKey no longer finds it. NotFound when the key
 	// does not exist in that project.
-	DeleteKey(ctx context.Context, projectID, keyID string) error
+	DeleteKey(ctx context.Context, projectID, keyID string, audit AuditEvent) error
+	// RollKey creates r.New with the old key's name and sets the old key's expiry, atomically, and
+	// returns the new key. NotFound when the old key does not exist in that project;
+	// CodeKeyExpired when it has already expired.
+	RollKey(ctx context.Context, r RollKey) (APIKey, error)
+	// RevokeLeakedKey expires the key with hash at audit.At and records audit, atomically. It
+	// returns false when the key had already expired (nothing changes); NotFound when there is no
+	// such key.
+	RevokeLeakedKey(ctx context.Context, hash string, audit AuditEvent) (bool, error)
 }
 
-// KeyLookup resolves a key hash to the principal it grants; NotFound when there is no such key.
+// AuditLog lists a project's audit events.
+type AuditLog interface {
+	// ListAudit returns up to limit events of projectID that happened at or before now, newest
+	// first, from after cursor ("" for the newest), and the cursor of the next page ("" when
+	// there is none).
+	ListAudit(ctx context.Context, projectID string, now time.Time, limit int, cursor string) ([]AuditEvent, string, error)
+}
+
+// KeyLookup is what the authorizer needs of the key store.
 type KeyLookup interface {
-	LookupKey(ctx context.Context, hash string) (Principal, error)
+	// LookupKey resolves a key hash with one strongly consistent read; NotFound when there is no
+	// such key.
+	LookupKey(ctx context.Context, hash string) (KeyGrant, error)
+	// RecordKeyUse stores use as the key's last use unless a use after use.At-LastUsedInterval is
+	// already stored (a conditional write), and never brings a deleted key back.
+	RecordKeyUse(ctx context.Context, hash string, use KeyUse) error
+	// RecordAudit appends an event to a project's audit log.
+	RecordAudit(ctx context.Context, e AuditEvent) error
 }

@@ -23,6 +23,8 @@ const (
 	CodeIdempotencyReused Code = "idempotency_key_reused"
 	CodeCheckoutNotOpen   Code = "checkout_not_open"
 	CodePaymentInProgress Code = "payment_in_progress"
+	CodeKeyExpired        Code = "key_expired"
+	CodeSignatureInvalid  Code = "signature_invalid"
 	CodeInternal          Code = "internal_error"
 )
 

@@ -35,7 +35,7 @@ func TestDeleteKeyConflict(t *testing.T) {
 		k, secret := newKey(t, plain, p.ID, "Server", t0)
 		var tokens []string
 		s := New(dynamodb.New(testEnv.DynamoDB.Options(), recordTokens(&tokens), localaws.ConflictingTransactions(tc.conflicts)), tables)
-		err := s.DeleteKey(ctx, p.ID, k.ID)
+		err := s.DeleteKey(ctx, p.ID, k.ID, testAudit(p.ID, codex.AuditKeyRevoked))
 		// Each attempt is a transaction of its own: a repeated token would get the first one's
 		// outcome back from DynamoDB.
 		if len(tokens) != len(slices.Compact(slices.Sorted(slices.Values(tokens)))) || slices.Contains(tokens, "") {

@@ -3,11 +3,12 @@
 //
 // Two tables, both defined in template.yaml:
 //
-//	keys table  key_hash (PK)                       one item per API key; GSI by_project (project_id, created_at)
+//	keys table  key_hash (PK)                       one item per API key
 //	app table   PK, SK                              single-table design:
 //	            PROJECT#<id>  PROJECT               the project
 //	            USER#<sub>    PROJECT#<id>          a membership, with the project's name copied for listing
-//	            PROJECT#<id>  KEY#<key id>          reference from a key id to its hash, for deletion
+//	            PROJECT#<id>  KEY#<key id>          a key's reference: its hash, for lists, deletes, rolls (keys.go)
+//	            PROJECT#<id>  AUDIT#<time>#<id>     an audit event, with a ttl (audit.go)
 //	            CHECKOUT#<id> CHECKOUT              a checkout; GSI1 lists a project's (see checkouts.go)
 //	            PROJECT#<id>  IDEMPOTENCY#<key>     an Idempotency-Key's stored response, with a ttl
 //	            PROJECT#<id>  BUTTON#<button id>    a buy button; archived ones stay (see buttons.go)
@@ -30,6 +31,7 @@ import (
 
 // API is the subset of the DynamoDB client the store uses; *dynamodb.Client satisfies it.
 type API interface {
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
@@ -90,6 +92,12 @@ func canceledBy(err error, code string) bool {
 		}
 	}
 	return false
+}
+
+// conditionFailed reports whether err is a single write's failed condition.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
 }
 
 // Open builds a Store from the process environment: the tables from TablesFromEnv and a client from

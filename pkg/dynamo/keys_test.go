@@ -68,10 +68,16 @@ func newKey(t *testing.T, s *Store, projectID, name string, at time.Time) (codex
 		ID: codex.NewID(codex.KeyIDPrefix), ProjectID: projectID, Name: name,
 		Prefix: secret.DisplayPrefix(), CreatedAt: at, CreatedBy: "user-a",
 	}
-	if err := s.CreateKey(context.Background(), k, secret.Hash(), apikey.HashVersion); err != nil {
+	if err := s.CreateKey(context.Background(), k, secret.Hash(), apikey.HashVersion, testAudit(projectID, codex.AuditKeyCreated)); err != nil {
 		t.Fatal(err)
 	}
 	return k, secret
+}
+
+// testAudit is an audit event by user-a at t0 + 10 s.
+func testAudit(projectID string, action codex.AuditAction) codex.AuditEvent {
+	return codex.AuditEvent{ID: codex.NewID(codex.AuditIDPrefix), ProjectID: projectID, Action: action,
+		Actor: codex.Actor{UserID: "user-a", Email: "a@example.com"}, SourceIP: "192.0.2.1", UserAgent: "test", At: t0.Add(10 * time.Second)}
 }
 
 func TestKeysLifecycle(t *testing.T) {
@@ -96,15 +102,15 @@ func TestKeysLifecycle(t *testing.T) {
 	}
 
 	got, err := s.LookupKey(ctx, firstSecret.Hash())
-	if err != nil || got != (codex.Principal{ProjectID: p.ID, KeyID: first.ID}) {
+	if err != nil || got != (codex.KeyGrant{Principal: codex.Principal{ProjectID: p.ID, KeyID: first.ID}}) {
 		t.Fatalf("LookupKey = %+v, %v", got, err)
 	}
 
 	// Another project's key id, an unknown id: not found, and nothing is deleted.
-	if err := s.DeleteKey(ctx, p.ID, foreign.ID); !codex.IsNotFound(err) {
+	if err := s.DeleteKey(ctx, p.ID, foreign.ID, testAudit(p.ID, codex.AuditKeyRevoked)); !codex.IsNotFound(err) {
 		t.Fatalf("deleting another project's key: %v, want not found", err)
 	}
-	if err := s.DeleteKey(ctx, p.ID, codex.NewID(codex.KeyIDPrefix)); !codex.IsNotFound(err) {
+	if err := s.DeleteKey(ctx, p.ID, codex.NewID(codex.KeyIDPrefix), testAudit(p.ID, codex.AuditKeyRevoked)); !codex.IsNotFound(err) {
 		t.Fatalf("deleting an unknown key: %v, want not found", err)
 	}
 	if theirs, _ := s.ListKeys(ctx, q.ID); len(theirs) != 1 {
@@ -112,13 +118,13 @@ func TestKeysLifecycle(t *testing.T) {
 	}
 
 	// Revocation: once DeleteKey returns, the authorizer's lookup misses.
-	if err := s.DeleteKey(ctx, p.ID, first.ID); err != nil {
+	if err := s.DeleteKey(ctx, p.ID, first.ID, testAudit(p.ID, codex.AuditKeyRevoked)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.LookupKey(ctx, firstSecret.Hash()); !codex.IsNotFound(err) {
 		t.Fatalf("LookupKey after delete: %v, want not found", err)
 	}
-	if err := s.DeleteKey(ctx, p.ID, first.ID); !codex.IsNotFound(err) {
+	if err := s.DeleteKey(ctx, p.ID, first.ID, testAudit(p.ID, codex.AuditKeyRevoked)); !codex.IsNotFound(err) {
 		t.Fatalf("second delete: %v, want not found", err)
 	}
 	if _, err := s.LookupKey(ctx, secondSecret.Hash()); err != nil {
@@ -157,9 +163,9 @@ func TestNoPlaintextKeyStored(t *testing.T) {
 			}
 		}
 	}
-	// 5 keys + 5 references + project + membership: the scan saw everything written.
-	if items != 12 {
-		t.Fatalf("scanned %d items, want 12", items)
+	// 5 keys + 5 references + 5 audit events + project + membership: the scan saw everything written.
+	if items != 17 {
+		t.Fatalf("scanned %d items, want 17", items)
 	}
 }
 
@@ -170,4 +176,88 @@ func dumpItem(item map[string]types.AttributeValue) string {
 		return err.Error()
 	}
 	return fmt.Sprintf("%v", m)
+}
+
+// TestListKeysReadsEveryKeyConsistently: more keys than one BatchGetItem takes, each listed at
+// once, newest first, with what the authorizer last wrote.
+func TestListKeysReadsEveryKeyConsistently(t *testing.T) {
+	t.Parallel()
+	s, ctx := newTestStore(t), context.Background()
+	p := newProject(t, s, "user-a", "Shop", t0)
+	var ids []string
+	var last apikey.Key
+	for i := range 105 {
+		k, secret := newKey(t, s, p.ID, fmt.Sprintf("k%d", i), t0.Add(time.Duration(i)*time.Millisecond))
+		ids, last = append(ids, k.ID), secret
+	}
+	use := codex.KeyUse{At: t0.Add(time.Hour), IP: "192.0.2.9", UserAgent: strings.Repeat("é", 200)}
+	if err := s.RecordKeyUse(ctx, last.Hash(), use); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.ListKeys(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != len(ids) {
+		t.Fatalf("listed %d keys, want %d", len(keys), len(ids))
+	}
+	for i, k := range keys {
+		if k.ID != ids[len(ids)-1-i] {
+			t.Fatalf("key %d is %s, want %s (newest first)", i, k.ID, ids[len(ids)-1-i])
+		}
+	}
+	if u := keys[0].LastUsed; !u.At.Equal(use.At) || u.IP != use.IP || len(u.UserAgent) != codex.MaxUserAgentLength {
+		t.Fatalf("last use %+v; want the recorded one, its user agent cut to %d bytes", u, codex.MaxUserAgentLength)
+	}
+}
+
+// TestRollRaces: two rolls of one key at once both succeed (each a new key; the old key keeps the
+// sooner expiry), and a roll racing a delete leaves no new key without the old one's fate settled.
+func TestRollRaces(t *testing.T) {
+	t.Parallel()
+	s, ctx := newTestStore(t), context.Background()
+	p := newProject(t, s, "user-a", "Shop", t0)
+	old, oldSecret := newKey(t, s, p.ID, "server", t0)
+	roll := func(grace time.Duration) error {
+		secret, err := apikey.Generate()
+		if err != nil {
+			return err
+		}
+		_, err = s.RollKey(ctx, codex.RollKey{ProjectID: p.ID, OldKeyID: old.ID, Hash: secret.Hash(), HashVersion: apikey.HashVersion,
+			New:       codex.APIKey{ID: codex.NewID(codex.KeyIDPrefix), ProjectID: p.ID, Prefix: secret.DisplayPrefix(), CreatedAt: t0},
+			GraceEnds: t0.Add(grace), Audit: testAudit(p.ID, codex.AuditKeyRolled)})
+		return err
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- roll(time.Hour) }()
+	go func() { errs <- roll(2 * time.Hour) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent roll: %v", err)
+		}
+	}
+	g, err := s.LookupKey(ctx, oldSecret.Hash())
+	if err != nil || !g.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("old key after two rolls: %+v, %v; want the sooner expiry", g, err)
+	}
+	keys, _ := s.ListKeys(ctx, p.ID)
+	if len(keys) != 3 {
+		t.Fatalf("%d keys after two rolls, want 3", len(keys))
+	}
+	if err := s.DeleteKey(ctx, p.ID, old.ID, testAudit(p.ID, codex.AuditKeyRevoked)); err != nil {
+		t.Fatal(err)
+	}
+	if err := roll(0); !codex.IsNotFound(err) {
+		t.Fatalf("rolling a deleted key: %v, want not found", err)
+	}
+	// The delete dropped the old key's pending expiry event: nothing says it will expire.
+	events, _, err := s.ListAudit(ctx, p.ID, t0.Add(365*24*time.Hour), 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Action == codex.AuditKeyExpired {
+			t.Fatalf("a deleted key's expiry is still in the log: %+v", e)
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
 	"codex/pkg/expiry"
+	"codex/pkg/secretscan"
 )
 
 // Store is every storage interface a handler uses. *dynamo.Store implements it.
@@ -31,6 +32,7 @@ type Store interface {
 	codex.ProjectStore
 	codex.KeyStore
 	codex.KeyLookup
+	codex.AuditLog
 	codex.ButtonStore
 	codex.CheckoutStore
 	codex.CheckoutFinder
@@ -44,6 +46,9 @@ type Deps struct {
 	Now     codex.Clock
 	PageURL string // the hosted checkout page, from CHECKOUT_BASE_URL
 	Log     *slog.Logger
+	// GitHubKeys verifies GitHub's secret scanning reports against the public keys published at
+	// GITHUB_SECRET_SCANNING_KEYS_URL.
+	GitHubKeys api.SignatureVerifier
 }
 
 // Function is one function of template.yaml.
@@ -58,6 +63,8 @@ type Function struct {
 	store func(context.Context) (Store, error)
 	// pageURL says the function reads CHECKOUT_BASE_URL.
 	pageURL bool
+	// githubKeys says the function reads GITHUB_SECRET_SCANNING_KEYS_URL.
+	githubKeys bool
 	// route builds an HTTP route; authorize builds the authorizer's handler; scheduled builds the
 	// handler of a function its Schedule events invoke. One of them is set.
 	route     func(Deps) api.Route
@@ -70,6 +77,9 @@ func (f Function) NeedsStore() bool { return f.store != nil }
 
 // NeedsPageURL reports whether the function reads CHECKOUT_BASE_URL.
 func (f Function) NeedsPageURL() bool { return f.pageURL }
+
+// NeedsGitHubKeys reports whether the function reads GITHUB_SECRET_SCANNING_KEYS_URL.
+func (f Function) NeedsGitHubKeys() bool { return f.githubKeys }
 
 // Scheduled reports whether the function is invoked by Schedule events rather than a route or as
 // an authorizer.
@@ -104,6 +114,13 @@ func (f Function) Start(ctx context.Context, log *slog.Logger) (Deps, error) {
 			return Deps{}, err
 		}
 		d.PageURL = u
+	}
+	if f.githubKeys {
+		keys, err := secretscan.NewKeySet(os.Getenv("GITHUB_SECRET_SCANNING_KEYS_URL"))
+		if err != nil {
+			return Deps{}, err
+		}
+		d.GitHubKeys = keys
 	}
 	if f.store != nil {
 		s, err := f.store(ctx)
@@ -142,12 +159,13 @@ func All() []Function {
 	return []Function{
 		Authorizer,
 		CreateProject, ListProjects,
-		CreateKey, ListKeys, DeleteKey,
+		CreateKey, ListKeys, DeleteKey, RollKey, ListAuditLog,
 		Whoami,
 		CreateCheckout, GetCheckout, ListCheckouts, ExpireCheckout, SweepCheckouts,
 		CreateButton, ListButtons, DeleteButton,
 		ListProjectCheckouts,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
+		GithubSecretScanning,
 	}
 }
 
@@ -175,7 +193,7 @@ func Routes(d Deps) map[string]api.Route {
 // The functions. Keep each next to its template.yaml resource's order; see "Adding a route".
 var (
 	Authorizer = Function{ID: "AuthorizerFunction", store: openDynamo,
-		authorize: func(d Deps) any { return authorizer.Handler{Keys: d.Store, Log: d.Log}.Handle }}
+		authorize: func(d Deps) any { return authorizer.New(d.Store, d.Log, d.Now).Handle }}
 
 	CreateProject = Function{ID: "CreateProjectFunction", RouteKey: "POST /projects", store: openDynamo,
 		route: func(d Deps) api.Route { return api.CreateProject{Projects: d.Store, Now: d.Now} }}
@@ -185,9 +203,13 @@ var (
 	CreateKey = Function{ID: "CreateKeyFunction", RouteKey: "POST /projects/{project_id}/keys", store: openDynamo,
 		route: func(d Deps) api.Route { return api.CreateKey{Projects: d.Store, Keys: d.Store, Now: d.Now} }}
 	ListKeys = Function{ID: "ListKeysFunction", RouteKey: "GET /projects/{project_id}/keys", store: openDynamo,
-		route: func(d Deps) api.Route { return api.ListKeys{Projects: d.Store, Keys: d.Store} }}
+		route: func(d Deps) api.Route { return api.ListKeys{Projects: d.Store, Keys: d.Store, Now: d.Now} }}
 	DeleteKey = Function{ID: "DeleteKeyFunction", RouteKey: "DELETE /projects/{project_id}/keys/{key_id}", store: openDynamo,
-		route: func(d Deps) api.Route { return api.DeleteKey{Projects: d.Store, Keys: d.Store} }}
+		route: func(d Deps) api.Route { return api.DeleteKey{Projects: d.Store, Keys: d.Store, Now: d.Now} }}
+	RollKey = Function{ID: "RollKeyFunction", RouteKey: "POST /projects/{project_id}/keys/{key_id}/roll", store: openDynamo,
+		route: func(d Deps) api.Route { return api.RollKey{Projects: d.Store, Keys: d.Store, Now: d.Now} }}
+	ListAuditLog = Function{ID: "ListAuditLogFunction", RouteKey: "GET /projects/{project_id}/audit-log", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListAuditLog{Projects: d.Store, Audit: d.Store, Now: d.Now} }}
 
 	// Whoami needs no AWS client: the authorizer has already resolved the key.
 	Whoami = Function{ID: "WhoamiFunction", RouteKey: "GET /v1/whoami",
@@ -222,6 +244,12 @@ var (
 		}}
 	PublicGetCheckout = Function{ID: "PublicGetCheckoutFunction", RouteKey: "GET /public/checkouts/{checkout_id}", store: openDynamo,
 		route: func(d Deps) api.Route { return api.PublicGetCheckout{Checkouts: d.Store, Now: d.Now} }}
+
+	// GithubSecretScanning is GitHub's secret scanning partner endpoint: leaked keys are revoked.
+	GithubSecretScanning = Function{ID: "GithubSecretScanningFunction", RouteKey: "POST /public/secret-scanning/github", store: openDynamo, githubKeys: true,
+		route: func(d Deps) api.Route {
+			return api.GitHubSecretScanning{Verifier: d.GitHubKeys, Keys: d.Store, Now: d.Now}
+		}}
 )
 
 func checkouts(d Deps) api.Checkouts {

@@ -20,6 +20,7 @@ var (
 	_ codex.CheckoutStore   = (*CheckoutStore)(nil)
 	_ codex.CheckoutFinder  = (*CheckoutFinder)(nil)
 	_ codex.CheckoutExpirer = (*CheckoutExpirer)(nil)
+	_ codex.AuditLog        = (*AuditLog)(nil)
 )
 
 // ProjectStore is a fake codex.ProjectStore.
@@ -43,30 +44,59 @@ func (s *ProjectStore) Membership(ctx context.Context, userID, projectID string)
 
 // KeyStore is a fake codex.KeyStore.
 type KeyStore struct {
-	CreateKeyFn func(ctx context.Context, k codex.APIKey, hash string, hashVersion int) error
-	ListKeysFn  func(ctx context.Context, projectID string) ([]codex.APIKey, error)
-	DeleteKeyFn func(ctx context.Context, projectID, keyID string) error
+	CreateKeyFn       func(ctx context.Context, k codex.APIKey, hash string, hashVersion int, audit codex.AuditEvent) error
+	ListKeysFn        func(ctx context.Context, projectID string) ([]codex.APIKey, error)
+	DeleteKeyFn       func(ctx context.Context, projectID, keyID string, audit codex.AuditEvent) error
+	RollKeyFn         func(ctx context.Context, r codex.RollKey) (codex.APIKey, error)
+	RevokeLeakedKeyFn func(ctx context.Context, hash string, audit codex.AuditEvent) (bool, error)
 }
 
-func (s *KeyStore) CreateKey(ctx context.Context, k codex.APIKey, hash string, hashVersion int) error {
-	return s.CreateKeyFn(ctx, k, hash, hashVersion)
+func (s *KeyStore) CreateKey(ctx context.Context, k codex.APIKey, hash string, hashVersion int, audit codex.AuditEvent) error {
+	return s.CreateKeyFn(ctx, k, hash, hashVersion, audit)
 }
 
 func (s *KeyStore) ListKeys(ctx context.Context, projectID string) ([]codex.APIKey, error) {
 	return s.ListKeysFn(ctx, projectID)
 }
 
-func (s *KeyStore) DeleteKey(ctx context.Context, projectID, keyID string) error {
-	return s.DeleteKeyFn(ctx, projectID, keyID)
+func (s *KeyStore) DeleteKey(ctx context.Context, projectID, keyID string, audit codex.AuditEvent) error {
+	return s.DeleteKeyFn(ctx, projectID, keyID, audit)
+}
+
+func (s *KeyStore) RollKey(ctx context.Context, r codex.RollKey) (codex.APIKey, error) {
+	return s.RollKeyFn(ctx, r)
+}
+
+func (s *KeyStore) RevokeLeakedKey(ctx context.Context, hash string, audit codex.AuditEvent) (bool, error) {
+	return s.RevokeLeakedKeyFn(ctx, hash, audit)
+}
+
+// AuditLog is a fake codex.AuditLog.
+type AuditLog struct {
+	ListAuditFn func(ctx context.Context, projectID string, now time.Time, limit int, cursor string) ([]codex.AuditEvent, string, error)
+}
+
+func (s *AuditLog) ListAudit(ctx context.Context, projectID string, now time.Time, limit int, cursor string) ([]codex.AuditEvent, string, error) {
+	return s.ListAuditFn(ctx, projectID, now, limit, cursor)
 }
 
 // KeyLookup is a fake codex.KeyLookup.
 type KeyLookup struct {
-	LookupKeyFn func(ctx context.Context, hash string) (codex.Principal, error)
+	LookupKeyFn    func(ctx context.Context, hash string) (codex.KeyGrant, error)
+	RecordKeyUseFn func(ctx context.Context, hash string, use codex.KeyUse) error
+	RecordAuditFn  func(ctx context.Context, e codex.AuditEvent) error
 }
 
-func (s *KeyLookup) LookupKey(ctx context.Context, hash string) (codex.Principal, error) {
+func (s *KeyLookup) LookupKey(ctx context.Context, hash string) (codex.KeyGrant, error) {
 	return s.LookupKeyFn(ctx, hash)
+}
+
+func (s *KeyLookup) RecordKeyUse(ctx context.Context, hash string, use codex.KeyUse) error {
+	return s.RecordKeyUseFn(ctx, hash, use)
+}
+
+func (s *KeyLookup) RecordAudit(ctx context.Context, e codex.AuditEvent) error {
+	return s.RecordAuditFn(ctx, e)
 }
 
 // ButtonStore is a fake codex.ButtonStore.

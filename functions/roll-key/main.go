@@ -1,0 +1,6 @@
+// Command roll-key is RollKeyFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.RollKey) }
