@@ -44,6 +44,7 @@ const (
 	buttonID   = "btn_EXAMPLEBUTTONAAAAAAAAAAAAA"
 	checkoutID = "chk_EXAMPLECHECKOUTAAAAAAAAAAA"
 	overdueID  = "chk_EXAMPLEOVERDUEAAAAAAAAAAA"
+	eventID    = "evt_EXAMPLEEVENTAAAAAAAAAAAAAA"
 )
 
 var now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -58,12 +59,14 @@ type store struct {
 	*codextest.CheckoutStore
 	*codextest.CheckoutFinder
 	*codextest.CheckoutExpirer
+	*codextest.EventStore
 }
 
 // emptyStore has no behaviour at all: any call panics, which api.Handler answers with a 500.
 func emptyStore() store {
 	return store{&codextest.ProjectStore{}, &codextest.KeyStore{}, &codextest.KeyLookup{}, &codextest.AuditLog{},
-		&codextest.ButtonStore{}, &codextest.CheckoutStore{}, &codextest.CheckoutFinder{}, &codextest.CheckoutExpirer{}}
+		&codextest.ButtonStore{}, &codextest.CheckoutStore{}, &codextest.CheckoutFinder{}, &codextest.CheckoutExpirer{},
+		&codextest.EventStore{}}
 }
 
 // world is a store holding the world above; writes succeed and change nothing.
@@ -145,7 +148,7 @@ func world() store {
 		}
 		return codex.NotFound("button")
 	}
-	s.CreateCheckoutFn = func(context.Context, codex.Checkout, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+	s.CreateCheckoutFn = func(context.Context, codex.Checkout, codex.Event, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
 		return nil, nil
 	}
 	s.GetCheckoutFn = func(_ context.Context, project, id string) (codex.Checkout, error) {
@@ -169,7 +172,7 @@ func world() store {
 		}
 		return codex.Checkout{}, codex.NotFound("checkout")
 	}
-	s.ExpireCheckoutFn = func(_ context.Context, c codex.Checkout, _ time.Time) (codex.Checkout, error) {
+	s.ExpireCheckoutFn = func(_ context.Context, c codex.Checkout, _ codex.Event, _ time.Time) (codex.Checkout, error) {
 		c.Status = codex.CheckoutExpired
 		return c, nil
 	}
@@ -179,6 +182,20 @@ func world() store {
 			return []string{overdueID}, "", nil
 		}
 		return nil, "", nil
+	}
+	event := codex.Event{ID: eventID, ProjectID: projectID, Type: codex.EventCheckoutCreated, CreatedAt: now,
+		JSON: []byte(`{"id":"` + eventID + `","object":"event","type":"checkout.created","created_at":"2026-01-01T00:00:00.000Z","livemode":false,"data":{"object":{"id":"` + checkoutID + `","object":"checkout"}}}`)}
+	s.GetEventFn = func(_ context.Context, project, id string, _ time.Time) (codex.Event, error) {
+		if project == projectID && id == eventID {
+			return event, nil
+		}
+		return codex.Event{}, codex.NotFound("event")
+	}
+	s.ListEventsFn = func(_ context.Context, project string, _ codex.EventType, _ int, _ string, _ time.Time) ([]codex.Event, bool, error) {
+		if project == projectID {
+			return []codex.Event{event}, false, nil
+		}
+		return nil, false, nil
 	}
 	return s
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"codex/e2e/e2etest"
+	"codex/pkg/api"
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
 )
@@ -59,7 +60,11 @@ func TestSweepOverTheStack(t *testing.T) {
 	}
 	// No route makes a checkout in the past: this one is written straight to the table.
 	overdue := codex.NewCheckout(m.project, p, time.Now().Add(-25*time.Hour))
-	if _, err := store.CreateCheckout(context.Background(), overdue, nil); err != nil {
+	ev, err := api.Checkouts{PageURL: "https://checkout.codex.example/c"}.Event(codex.EventCheckoutCreated, overdue, overdue.CreatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateCheckout(context.Background(), overdue, ev, nil); err != nil {
 		t.Fatal(err)
 	}
 	created := call(t, "POST", "/v1/checkouts", e2etest.Bearer(m.key), order)
@@ -98,5 +103,16 @@ func TestSweepOverTheStack(t *testing.T) {
 	e2etest.Want(t, got, http.StatusOK)
 	if c := e2etest.Decode[checkout](t, got); c.Status != "open" {
 		t.Errorf("a checkout not yet due is %s after the sweep", c.Status)
+	}
+	// The sweep wrote the checkout.expired event with the change; data.object is the checkout as
+	// GET shows it now.
+	events := e2etest.Decode[eventPage](t, call(t, "GET", "/v1/events?type=checkout.expired", e2etest.Bearer(m.key), ""))
+	if len(events.Data) != 1 {
+		t.Fatalf("%d checkout.expired events, want the swept checkout's", len(events.Data))
+	}
+	var expired event
+	_ = json.Unmarshal(events.Data[0], &expired)
+	if now := call(t, "GET", "/v1/checkouts/"+overdue.ID, e2etest.Bearer(m.key), ""); !bytes.Equal(expired.Data.Object, now.Body) {
+		t.Errorf("the expired event's data.object\n%s\nGET /v1/checkouts/%s\n%s", expired.Data.Object, overdue.ID, now.Body)
 	}
 }

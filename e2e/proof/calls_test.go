@@ -34,7 +34,7 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 		{
 			name: "POST /v1/checkouts", method: "POST", path: func() string { return "/v1/checkouts" },
 			header: e2etest.Bearer(m.key), body: checkoutBody, status: http.StatusCreated,
-			want: []string{"GetItem KeysTable", "PutItem AppTable"},
+			want: []string{"GetItem KeysTable", "TransactWriteItems AppTable"}, // the checkout and its event
 		},
 		{
 			name: "GET /v1/checkouts/{id}", method: "GET", path: func() string { return "/v1/checkouts/" + checkout },

@@ -242,6 +242,18 @@ var hostileCorpus = []hostile{
 	{Name: "checkouts/DELETE is no route", Method: "DELETE", Path: "/v1/checkouts", Auth: "Bearer {key}", Status: 404},
 	{Name: "checkouts/OPTIONS on the private API", Method: "OPTIONS", Path: "/v1/checkouts", Header: map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, Status: 404},
 
+	// ----------------------------------------------------------------- GET /v1/events[/{id}]
+	{Name: "event/get another merchant's", Method: "GET", Path: "/v1/events/{o.event}", Auth: "Bearer {key}", Status: 404},
+	{Name: "event/get a checkout id", Method: "GET", Path: "/v1/events/{checkout}", Auth: "Bearer {key}", Status: 404},
+	{Name: "event/get a 4 KB id", Method: "GET", Path: "/v1/events/" + longID, Auth: "Bearer {key}", Status: 404},
+	{Name: "event/get with a dashboard JWT", Method: "GET", Path: "/v1/events/{o.event}", Auth: "Bearer {jwt}", Status: 403},
+	{Name: "events/unknown type", Method: "GET", Path: "/v1/events?type=checkout.paid", Auth: "Bearer {key}", Status: 400},
+	{Name: "events/type with a NUL", Method: "GET", Path: "/v1/events?type=checkout.created%00", Auth: "Bearer {key}", Status: 400},
+	{Name: "events/type twice", Method: "GET", Path: "/v1/events?type=checkout.created&type=checkout.expired", Auth: "Bearer {key}", Status: 400},
+	{Name: "events/starting after another merchant's", Method: "GET", Path: "/v1/events?starting_after={o.event}", Auth: "Bearer {key}", Status: 400},
+	{Name: "events/starting after a checkout", Method: "GET", Path: "/v1/events?starting_after={checkout}", Auth: "Bearer {key}", Status: 400},
+	{Name: "events/limit 0", Method: "GET", Path: "/v1/events?limit=0", Auth: "Bearer {key}", Status: 400},
+
 	// ----------------------------------------------------------------- public routes
 	{Name: "public/button of another project", API: "PublicApi", Method: "GET", Path: "/public/projects/{project}/buttons/{o.button}", Status: 404},
 	{Name: "public/archived button", API: "PublicApi", Method: "GET", Path: "/public/projects/{project}/buttons/{archived}", Status: 404},
@@ -293,6 +305,9 @@ func hostileFixture(t *testing.T) *strings.Replacer {
 	}
 	checkout, button := setup(m)
 	oCheckout, oButton := setup(o)
+	r := client.Call(t, "", "GET", "/v1/events?limit=1", e2etest.Bearer(o.key), "")
+	e2etest.Want(t, r, http.StatusOK)
+	oEvent := e2etest.Decode[struct{ Data []struct{ ID string } }](t, r).Data[0].ID
 	_, archived := setup(m)
 	e2etest.Want(t, client.Call(t, "", "DELETE", "/projects/"+m.project+"/buttons/"+archived, e2etest.Bearer(m.token), ""), http.StatusNoContent)
 
@@ -326,6 +341,7 @@ func hostileFixture(t *testing.T) *strings.Replacer {
 		"{o.key_id}", o.keyID,
 		"{o.button}", oButton,
 		"{o.checkout}", oCheckout,
+		"{o.event}", oEvent,
 	)
 }
 

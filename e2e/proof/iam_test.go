@@ -19,6 +19,7 @@ import (
 	"codex/e2e/e2etest"
 	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
+	"codex/pkg/api"
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
 )
@@ -88,6 +89,11 @@ func TestIAMMatchesCalls(t *testing.T) {
 	do("CreateCheckoutFunction", "", "POST", "/v1/checkouts", idem, checkoutBody, http.StatusCreated) // the replay
 	do("GetCheckoutFunction", "", "GET", "/v1/checkouts/"+checkout, key, "", http.StatusOK)
 	do("ListCheckoutsFunction", "", "GET", "/v1/checkouts?limit=1&starting_after="+checkout, key, "", http.StatusOK)
+	events := client.Call(t, "", "GET", "/v1/events?limit=1", key, "") // GSI1
+	e2etest.Want(t, events, http.StatusOK)
+	event := e2etest.Decode[struct{ Data []struct{ ID string } }](t, events).Data[0].ID
+	do("ListEventsFunction", "", "GET", "/v1/events?type=checkout.created&starting_after="+event, key, "", http.StatusOK) // GetItem, GSI2
+	do("GetEventFunction", "", "GET", "/v1/events/"+event, key, "", http.StatusOK)
 	do("ExpireCheckoutFunction", "", "POST", "/v1/checkouts/"+checkout+"/expire", key, "", http.StatusOK)
 
 	button := do("CreateButtonFunction", "", "POST", p+"/buttons", jwt, buttonBody, http.StatusCreated)
@@ -376,20 +382,41 @@ func seedOverdue(t *testing.T, project string, status codex.CheckoutStatus) stri
 	}
 	c := codex.NewCheckout(project, p, time.Now().Add(-48*time.Hour))
 	store := dynamo.New(db(), dynamo.Tables{Keys: stack.Tables["KeysTable"], App: stack.Tables["AppTable"]})
-	if _, err := store.CreateCheckout(context.Background(), c, nil); err != nil {
+	pages := api.Checkouts{PageURL: "https://checkout.codex.example/c"}
+	created, err := pages.Event(codex.EventCheckoutCreated, c, c.CreatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateCheckout(context.Background(), c, created, nil); err != nil {
 		t.Fatal(err)
 	}
 	if status != codex.CheckoutOpen {
+		// With the event of that change, as the change itself writes it (the outbox).
+		changed := c
+		changed.Status = status
+		typ := map[codex.CheckoutStatus]codex.EventType{codex.CheckoutComplete: codex.EventCheckoutCompleted, codex.CheckoutExpired: codex.EventCheckoutExpired}[status]
+		ev, err := pages.Event(typ, changed, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
 		table := stack.Tables["AppTable"]
-		_, err := db().UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-			TableName: &table,
-			Key: map[string]types.AttributeValue{
-				"PK": &types.AttributeValueMemberS{Value: "CHECKOUT#" + c.ID}, "SK": &types.AttributeValueMemberS{Value: "CHECKOUT"},
-			},
-			UpdateExpression:          aws.String("SET #s = :s"),
-			ExpressionAttributeNames:  map[string]string{"#s": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: string(status)}},
-		})
+		s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+		sk := codex.FormatTime(ev.CreatedAt) + "#" + ev.ID
+		_, err = db().TransactWriteItems(context.Background(), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName:                 &table,
+				Key:                       map[string]types.AttributeValue{"PK": s("CHECKOUT#" + c.ID), "SK": s("CHECKOUT")},
+				UpdateExpression:          aws.String("SET #s = :s"),
+				ExpressionAttributeNames:  map[string]string{"#s": "status"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":s": s(string(status))},
+			}},
+			{Put: &types.Put{TableName: &table, Item: map[string]types.AttributeValue{
+				"PK": s("EVENT#" + ev.ID), "SK": s("EVENT"), "GSI1PK": s("PROJECT#" + project + "#EVENT"), "GSI1SK": s(sk),
+				"GSI2PK": s("PROJECT#" + project + "#EVENT#" + string(ev.Type)), "GSI2SK": s(sk),
+				"kind": s("event"), "project_id": s(project), "event_id": s(ev.ID), "event_type": s(string(ev.Type)),
+				"created_at": s(codex.FormatTime(ev.CreatedAt)), "event_json": s(string(ev.JSON)),
+			}}},
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}

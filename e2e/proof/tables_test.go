@@ -119,6 +119,10 @@ func (s snapshot) diff(after snapshot) string {
 //   - an audit event without its deletion date (ttl, a year on);
 //   - a key without the audit event of its creation (key.created, or key.rolled naming it new),
 //     or a key whose expiry differs from its reference's or has no key.expired event at it;
+//   - a checkout without its checkout.created event, a complete or expired one without its one
+//     checkout.completed or checkout.expired event (or an event of a change its status does not
+//     show), an event without the checkout it records (the outbox: both are written in one
+//     transaction), or an event item whose attributes disagree with its own JSON;
 //   - an item of a kind it does not know, which it could not check.
 func (s snapshot) consistency() []string {
 	var problems []string
@@ -152,6 +156,16 @@ func (s snapshot) consistency() []string {
 		if exp := k.s("expires_at"); exp != ref.s("expires_at") || exp != "" && !expiries[k.s("key_id")+" | "+exp] {
 			problems = append(problems, fmt.Sprintf("key %s expires at %q, its reference at %q, with an expiry event: %v",
 				k.s("key_id"), exp, ref.s("expires_at"), expiries[k.s("key_id")+" | "+exp]))
+		}
+	}
+	events := map[string]map[string]int{} // checkout id → event type → how many
+	for _, it := range s["AppTable"] {
+		if strings.HasPrefix(it.s("PK"), "EVENT#") {
+			id := eventObjectID(it)
+			if events[id] == nil {
+				events[id] = map[string]int{}
+			}
+			events[id][it.s("event_type")]++
 		}
 	}
 	for _, it := range s["AppTable"] {
@@ -189,7 +203,20 @@ func (s snapshot) consistency() []string {
 			if _, ok := it["ttl"]; !ok {
 				problems = append(problems, fmt.Sprintf("audit event %s of %s is never deleted", sk, pid))
 			}
+		case strings.HasPrefix(pk, "EVENT#") && sk == "EVENT":
+			problems = append(problems, eventProblems(it, app)...)
 		case strings.HasPrefix(pk, "CHECKOUT#"):
+			// Created once; and a stored status other than open was reached by one change, which
+			// wrote its one event.
+			for typ, status := range map[string]string{"checkout.created": "", "checkout.completed": "complete", "checkout.expired": "expired"} {
+				want := 0
+				if status == "" || it.s("status") == status {
+					want = 1
+				}
+				if n := events[strings.TrimPrefix(pk, "CHECKOUT#")][typ]; n != want {
+					problems = append(problems, fmt.Sprintf("checkout %s (status %s) has %d %s events", pk, it.s("status"), n, typ))
+				}
+			}
 			if _, ok := app["PROJECT#"+it.s("project_id")+" | PROJECT"]; !ok {
 				problems = append(problems, fmt.Sprintf("checkout %s belongs to a project that does not exist", pk))
 			}
@@ -224,4 +251,40 @@ func wantConsistent(t *testing.T) snapshot {
 		t.Errorf("half-written state: %s", p)
 	}
 	return snap
+}
+
+// eventObjectID is the id of the object an event item's JSON records.
+func eventObjectID(it item) string {
+	var ev struct {
+		Data struct{ Object struct{ ID string } }
+	}
+	_ = json.Unmarshal([]byte(it.s("event_json")), &ev)
+	return ev.Data.Object.ID
+}
+
+// eventProblems checks an event item: its attributes are those of its JSON (what the stream's
+// readers rely on), and the checkout it records exists in its project.
+func eventProblems(it item, app map[string]item) []string {
+	var ev struct {
+		ID        string `json:"id"`
+		Object    string `json:"object"`
+		Type      string `json:"type"`
+		CreatedAt string `json:"created_at"`
+		Data      struct{ Object struct{ ID, Object string } }
+	}
+	if err := json.Unmarshal([]byte(it.s("event_json")), &ev); err != nil {
+		return []string{fmt.Sprintf("event %s: event_json is not JSON: %v", it.s("PK"), err)}
+	}
+	var problems []string
+	if it.s("kind") != "event" || "EVENT#"+ev.ID != it.s("PK") || it.s("event_id") != ev.ID || it.s("event_type") != ev.Type ||
+		it.s("created_at") != ev.CreatedAt || ev.Object != "event" {
+		problems = append(problems, fmt.Sprintf("event %s: attributes (kind %q, event_id %q, event_type %q, created_at %q) disagree with its JSON",
+			it.s("PK"), it.s("kind"), it.s("event_id"), it.s("event_type"), it.s("created_at")))
+	}
+	c, ok := app["CHECKOUT#"+ev.Data.Object.ID+" | CHECKOUT"]
+	if !ok || c.s("project_id") != it.s("project_id") || ev.Data.Object.Object != "checkout" {
+		problems = append(problems, fmt.Sprintf("event %s (%s) records checkout %q, which its project %s does not have",
+			it.s("PK"), ev.Type, ev.Data.Object.ID, it.s("project_id")))
+	}
+	return problems
 }

@@ -18,10 +18,16 @@ import (
 	"codex/infra/devstack"
 	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
+	"codex/pkg/api"
 	"codex/pkg/apikey"
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
 )
+
+// createdEvent is c's checkout.created event, as POST /v1/checkouts writes it with c.
+func createdEvent(c codex.Checkout) (codex.Event, error) {
+	return api.Checkouts{PageURL: "https://checkout.codex.example/c"}.Event(codex.EventCheckoutCreated, c, c.CreatedAt)
+}
 
 // routeResult is one route's warm latency through the gateway, its floor, and its capacity.
 type routeResult struct {
@@ -138,11 +144,15 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, proxy *dynamoprox
 			url: api + "/v1/checkouts", header: bearer(key.Key), body: checkoutBody, status: http.StatusCreated,
 			floor: func(s *dynamo.Store) func(context.Context) error {
 				c := codex.NewCheckout(project.ID, params, time.Now())
+				ev, err := createdEvent(c)
 				return func(ctx context.Context) error {
+					if err != nil {
+						return err
+					}
 					if err := lookup(ctx, s); err != nil {
 						return err
 					}
-					_, err := s.CreateCheckout(ctx, c, nil)
+					_, err := s.CreateCheckout(ctx, c, ev, nil)
 					return err
 				}
 			},

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"codex/infra/dashboard"
+	"codex/infra/eventsource"
 	"codex/infra/gateway"
 	"codex/infra/localaws"
 	"codex/infra/samtemplate"
@@ -32,6 +33,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Options configures Start. The zero value serves on 127.0.0.1:3000 from the module in the
@@ -67,6 +71,13 @@ type Options struct {
 	// only when RunSchedule is called. Tests that count DynamoDB calls set it, so that no
 	// scheduled run lands among the calls of the request they measure.
 	ManualSchedules bool
+	// FunctionSQSEndpoint is the same for SQS: the functions' endpoint instead of moto's, while
+	// the event source pollers keep reaching moto directly, as Lambda's do.
+	FunctionSQSEndpoint string
+	// StreamRetryDelay is the wait before a failed stream batch is retried, doubled for each
+	// further retry up to 64 times itself or a minute; default one second. Tests of failures
+	// shorten it.
+	StreamRetryDelay time.Duration
 	// Log receives progress, the gateway's access log and the functions' output.
 	Log *slog.Logger
 	// Parameters overrides template parameters by name, as sam deploy --parameter-overrides does;
@@ -90,6 +101,7 @@ type Stack struct {
 	pools    map[string]*gateway.RIEPool
 	// schedules runs the template's Schedule events (schedule.go).
 	schedules schedules
+	sources   *eventsource.Sources
 	// buildLock keeps the shared build of the bootstraps while the stack runs (buildShared).
 	buildLock *os.File
 
@@ -237,12 +249,16 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}
 		names[name] = value
 	}
+	addQueueNames(names, tpl, opts.Region)
+	addStreamNames(names, s.Streams)
+	addKMSKeyNames(names, tpl, opts.Region)
 	invokers := map[string]gateway.Invoker{}
 	var envProblems []error
 	for _, id := range fns {
 		fn := tpl.Functions[id]
 		dynamoDB := cmp.Or(opts.FunctionDynamoDBEndpoint, s.moto.Endpoint())
-		env, err := functionEnv(tpl, fn, names, opts.Region, dynamoDB, s.moto.Endpoint())
+		sqsEndpoint := cmp.Or(opts.FunctionSQSEndpoint, s.moto.Endpoint())
+		env, err := functionEnv(tpl, fn, names, opts.Region, dynamoDB, sqsEndpoint, s.moto.Endpoint())
 		if err != nil {
 			envProblems = append(envProblems, err)
 			continue
@@ -291,6 +307,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}
 		handlers = append(handlers, h)
 	}
+	if s.sources, err = s.startEventSources(tpl, opts, invokers); err != nil {
+		return s, err
+	}
 	s.served = make(chan error, len(apis))
 	for i, h := range handlers {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
@@ -315,7 +334,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	return s, nil
 }
 
-// createResources creates the template's tables and user pool in moto.
+// createResources creates the template's tables, queues and user pool in moto.
 func (s *Stack) createResources(ctx context.Context, tpl *samtemplate.Template, region string) error {
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	db := dynamodb.New(dynamodb.Options{Region: region, BaseEndpoint: aws.String(s.moto.Endpoint()), Credentials: creds})
@@ -324,6 +343,26 @@ func (s *Stack) createResources(ctx context.Context, tpl *samtemplate.Template, 
 		s.Tables[id] = stackName + "-" + id
 	}
 	if err := localaws.CreateTables(ctx, db, tpl, s.Tables); err != nil {
+		return err
+	}
+	var err error
+	if s.Streams, err = localaws.StreamARNs(ctx, db, tpl, s.Tables); err != nil {
+		return err
+	}
+	queueNames := map[string]string{}
+	for id := range tpl.Queues {
+		queueNames[id] = stackName + "-" + id // as addQueueNames names them
+	}
+	queues, err := localaws.CreateQueues(ctx, s.sqsClient(region), tpl, queueNames)
+	if err != nil {
+		return err
+	}
+	s.Queues = map[string]QueueState{}
+	for id, q := range queues {
+		s.Queues[id] = QueueState{URL: q.URL, ARN: q.ARN}
+	}
+	keys := kms.New(kms.Options{Region: region, BaseEndpoint: aws.String(s.moto.Endpoint()), Credentials: creds})
+	if err := localaws.CreateKMSKeys(ctx, keys, tpl, kmsKeyNames(tpl)); err != nil {
 		return err
 	}
 	if len(tpl.UserPoolClients) == 0 {
@@ -364,6 +403,42 @@ func (s *Stack) dashboardConfig(region, dashAPI string) dashboard.Config {
 		}
 	}
 	return cfg
+}
+
+func (s *Stack) sqsClient(region string) *sqs.Client {
+	return sqs.New(sqs.Options{Region: region, BaseEndpoint: aws.String(s.moto.Endpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// startEventSources runs the functions' DynamoDB and SQS events against moto, as Lambda's event
+// source mappings do (package eventsource), invoking the functions' emulator pools.
+func (s *Stack) startEventSources(tpl *samtemplate.Template, opts Options, invokers map[string]gateway.Invoker) (*eventsource.Sources, error) {
+	var streams []eventsource.Stream
+	var queues []eventsource.Queue
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		fn := tpl.Functions[id]
+		for _, e := range fn.StreamEvents {
+			st := eventsource.Stream{Function: id, Event: e, StreamARN: s.Streams[e.Table]}
+			if e.OnFailure != "" {
+				st.OnFailureURL = s.Queues[e.OnFailure].URL
+			}
+			streams = append(streams, st)
+		}
+		for _, e := range fn.QueueEvents {
+			q := s.Queues[e.Queue]
+			queues = append(queues, eventsource.Queue{Function: id, Event: e, URL: q.URL, ARN: q.ARN})
+		}
+	}
+	if len(streams)+len(queues) == 0 {
+		return nil, nil
+	}
+	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	opts.Log.Info("event sources", "streams", len(streams), "queues", len(queues))
+	return eventsource.Start(streams, queues, eventsource.Options{
+		Region: opts.Region, AccountID: accountID, Functions: invokers, Log: opts.Log, RetryDelay: opts.StreamRetryDelay,
+		Streams: dynamodbstreams.New(dynamodbstreams.Options{Region: opts.Region, BaseEndpoint: aws.String(s.moto.Endpoint()), Credentials: creds}),
+		SQS:     s.sqsClient(opts.Region),
+	})
 }
 
 // cognitoIssuer is the issuer of a Cognito user pool's tokens.
@@ -469,6 +544,15 @@ func servedFunctions(tpl *samtemplate.Template) ([]string, map[string][]string, 
 	if len(usedBy) == 0 {
 		return nil, nil, errors.New("template.yaml has no HttpApi routes to serve")
 	}
+	// And the functions behind event sources (DynamoDB streams, SQS queues).
+	for id, f := range tpl.Functions {
+		for _, e := range f.StreamEvents {
+			usedBy[id] = append(usedBy[id], "event "+e.Name+" (stream of "+e.Table+")")
+		}
+		for _, e := range f.QueueEvents {
+			usedBy[id] = append(usedBy[id], "event "+e.Name+" (queue "+e.Queue+")")
+		}
+	}
 	return slices.Sorted(maps.Keys(usedBy)), usedBy, nil
 }
 
@@ -504,6 +588,7 @@ func (s *Stack) Close() error {
 		}
 		cancel()
 		s.schedules.close()
+		s.sources.Close() // before the pools: a poller in flight would start a new emulator
 		var wg sync.WaitGroup
 		for _, p := range s.pools {
 			wg.Go(func() { _ = p.Close() })
@@ -554,6 +639,9 @@ func (s *Stack) Describe() string {
 	}
 	for _, sch := range s.schedules.list {
 		fmt.Fprintf(&b, "  %-16s %s %s\n", "schedule", sch.Function, sch.Expression)
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.Queues)) {
+		fmt.Fprintf(&b, "  %-16s %s\n", id, s.Queues[id].URL)
 	}
 	if s.Dashboard != "" {
 		fmt.Fprintf(&b, "\nThe dashboard: %s\n", s.Dashboard)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"codex/infra/localaws"
 	"codex/infra/samtemplate"
 )
 
@@ -54,6 +55,48 @@ func localNames(tpl *samtemplate.Template, region string, tables map[string]stri
 	return n, apiIDs
 }
 
+// addQueueNames adds the template's queues to names: a queue's Ref (and GetAtt QueueUrl) is its
+// URL, GetAtt Arn and QueueName the rest. The URL has SQS's own host: the SDK sends requests to
+// AWS_ENDPOINT_URL_SQS and moto finds the queue by the name at the end of the URL, so the value is
+// fixed by the logical id and make sam-env computes the same one without a running stack.
+func addQueueNames(names map[string]string, tpl *samtemplate.Template, region string) {
+	for id := range tpl.Queues {
+		name := stackName + "-" + id
+		names[id] = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", region, accountID, name)
+		names[id+".QueueUrl"] = names[id]
+		names[id+".Arn"] = fmt.Sprintf("arn:aws:sqs:%s:%s:%s", region, accountID, name)
+		names[id+".QueueName"] = name
+	}
+}
+
+// addStreamNames adds the tables' stream ARNs (GetAtt StreamArn), which moto makes up.
+func addStreamNames(names map[string]string, streams map[string]string) {
+	for id, arn := range streams {
+		names[id+".StreamArn"] = arn
+	}
+}
+
+// kmsKeyNames are the local names of the template's KMS keys, fixed by their logical ids.
+func kmsKeyNames(tpl *samtemplate.Template) map[string]string {
+	out := map[string]string{}
+	for id, typ := range tpl.Resources {
+		if typ == localaws.TypeKMSKey {
+			out[id] = stackName + "-" + id
+		}
+	}
+	return out
+}
+
+// addKMSKeyNames adds the template's KMS keys to names: a key's Ref (and GetAtt Arn) is its alias,
+// which Encrypt and Decrypt take as a key id; fixed by the logical id, so make sam-env computes the
+// same from stack.json.
+func addKMSKeyNames(names map[string]string, tpl *samtemplate.Template, region string) {
+	for id, name := range kmsKeyNames(tpl) {
+		names[id] = "alias/" + name
+		names[id+".Arn"] = fmt.Sprintf("arn:aws:kms:%s:%s:alias/%s", region, accountID, name)
+	}
+}
+
 // reservedEnv are the variables Lambda sets itself and refuses in a function's configuration.
 var reservedEnv = map[string]bool{
 	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
@@ -66,10 +109,10 @@ var reservedEnv = map[string]bool{
 
 // functionEnv is a function's whole environment: what Lambda provides (region, the log format
 // from LoggingConfig, dummy credentials standing in for the execution role, with the function's
-// logical id as key id so that a request's signature names its caller), the local DynamoDB and
-// Cognito endpoints, and the template's variables (Globals merged) with references resolved to
-// local names. Nothing comes from the developer's environment.
-func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[string]string, region, dynamoDB, cognito string) ([]string, error) {
+// logical id as key id so that a request's signature names its caller), the local DynamoDB, SQS,
+// Cognito and KMS endpoints (the last two moto's), and the template's variables (Globals merged)
+// with references resolved to local names. Nothing comes from the developer's environment.
+func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[string]string, region, dynamoDB, sqs, moto string) ([]string, error) {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"TZ=:UTC",
@@ -78,7 +121,9 @@ func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[
 		"AWS_ACCESS_KEY_ID=" + fn.LogicalID,
 		"AWS_SECRET_ACCESS_KEY=test",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamoDB,
-		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + cognito,
+		"AWS_ENDPOINT_URL_SQS=" + sqs,
+		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + moto,
+		"AWS_ENDPOINT_URL_KMS=" + moto,
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + fn.LogicalID,
 	}
@@ -95,8 +140,8 @@ func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[
 			continue
 		}
 		if slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") }) {
-			// The local endpoint wins over the template's empty AWS_ENDPOINT_URL_DYNAMODB, as
-			// make sam-env's value does for sam local.
+			// The local endpoints win over the template's empty AWS_ENDPOINT_URL_DYNAMODB (and
+			// the like), as make sam-env's values do for sam local.
 			continue
 		}
 		v, err := tpl.Resolve(fn.Environment[k], names)

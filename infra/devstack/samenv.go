@@ -30,10 +30,13 @@ func (st *State) SAMEnv(root, host string) (map[string]map[string]string, error)
 		return nil, err
 	}
 	names, _ := localNames(tpl, st.Region, st.Tables, st.UserPoolID, st.UserPoolClientID)
+	addQueueNames(names, tpl, st.Region)
+	addStreamNames(names, st.Streams)
+	addKMSKeyNames(names, tpl, st.Region)
 	out := map[string]map[string]string{}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
-		env, err := functionEnv(tpl, fn, names, st.Region, endpoint, endpoint)
+		env, err := functionEnv(tpl, fn, names, st.Region, endpoint, endpoint, endpoint)
 		if err != nil {
 			return nil, err
 		}

@@ -71,7 +71,7 @@ func TestFunctionEnvKeepsLocalEndpoint(t *testing.T) {
 		if _, ok := fn.Environment["AWS_ENDPOINT_URL_DYNAMODB"]; !ok {
 			t.Fatalf("%s: template.yaml no longer declares AWS_ENDPOINT_URL_DYNAMODB (sam local needs it: docs/sam-local.md)", id)
 		}
-		env, err := functionEnv(tpl, fn, names, "us-east-1", "http://127.0.0.1:1", "http://127.0.0.1:2")
+		env, err := functionEnv(tpl, fn, names, "us-east-1", "http://127.0.0.1:1", "http://127.0.0.1:3", "http://127.0.0.1:2")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,6 +26,15 @@ type State struct {
 	// Dashboard is the dashboard's URL, on the origin of the API whose routes it calls; empty
 	// when the template has no API with a JWT authorizer.
 	Dashboard string `json:"dashboard,omitempty"`
+	// Queues are the template's SQS queues and Streams its tables' stream ARNs, by logical id.
+	Queues  map[string]QueueState `json:"queues,omitempty"`
+	Streams map[string]string     `json:"streams,omitempty"`
+}
+
+// QueueState is a local SQS queue.
+type QueueState struct {
+	URL string `json:"url"`
+	ARN string `json:"arn"`
 }
 
 const (

@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,11 +25,18 @@ func ConflictingTransactions(n int64) func(*dynamodb.Options) {
 			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ConflictingTransactions",
 				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 					if awsmiddleware.GetOperationName(ctx) == "TransactWriteItems" && left.Add(-1) >= 0 {
+						// One reason per item, as DynamoDB gives them.
+						reasons := []types.CancellationReason{{Code: aws.String("TransactionConflict")}}
+						codes := []string{"TransactionConflict"}
+						if tw, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok {
+							for range max(len(tw.TransactItems)-1, 0) {
+								reasons = append(reasons, types.CancellationReason{Code: aws.String("None")})
+								codes = append(codes, "None")
+							}
+						}
 						return middleware.InitializeOutput{}, middleware.Metadata{}, &types.TransactionCanceledException{
-							Message: aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]"),
-							CancellationReasons: []types.CancellationReason{
-								{Code: aws.String("TransactionConflict")}, {Code: aws.String("None")},
-							},
+							Message:             aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]"),
+							CancellationReasons: reasons,
 						}
 					}
 					return next.HandleInitialize(ctx, in)

@@ -2,9 +2,11 @@ package localaws
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"codex/infra/samtemplate"
@@ -14,6 +16,9 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // CreateTables creates every table of tpl, named by names (logical id → physical name), waits
@@ -141,4 +146,101 @@ func CreateUserPool(ctx context.Context, client *cip.Client, tpl *samtemplate.Te
 		return poolID, "", fmt.Errorf("create user pool client %s: %w", c.LogicalID, err)
 	}
 	return poolID, aws.ToString(cout.UserPoolClient.ClientId), nil
+}
+
+// Queue is a queue created by CreateQueues.
+type Queue struct {
+	URL, ARN string
+}
+
+// CreateQueues creates every SQS queue of tpl, named by names (logical id → physical name), with
+// the template's attributes, dead-letter queues first so that a redrive policy can name them.
+func CreateQueues(ctx context.Context, client *sqs.Client, tpl *samtemplate.Template, names map[string]string) (map[string]Queue, error) {
+	out := map[string]Queue{}
+	left := slices.Sorted(maps.Keys(tpl.Queues))
+	for len(left) > 0 {
+		var next []string
+		for _, id := range left {
+			q := tpl.Queues[id]
+			attrs := map[string]string{}
+			for k, v := range map[string]*int{
+				"VisibilityTimeout": q.VisibilityTimeout, "MessageRetentionPeriod": q.MessageRetentionPeriod,
+				"DelaySeconds": q.DelaySeconds, "ReceiveMessageWaitTimeSeconds": q.ReceiveMessageWaitTimeSeconds,
+				"MaximumMessageSize": q.MaximumMessageSize,
+			} {
+				if v != nil {
+					attrs[k] = strconv.Itoa(*v)
+				}
+			}
+			if r := q.RedrivePolicy; r != nil {
+				dlq, ok := out[r.DeadLetterQueue]
+				if !ok {
+					next = append(next, id)
+					continue
+				}
+				b, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlq.ARN, "maxReceiveCount": r.MaxReceiveCount})
+				attrs["RedrivePolicy"] = string(b)
+			}
+			name, ok := names[id]
+			if !ok {
+				return nil, fmt.Errorf("no physical name for queue %s", id)
+			}
+			created, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+			if err != nil {
+				return nil, fmt.Errorf("create queue %s (%s): %w", id, name, err)
+			}
+			got, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: created.QueueUrl,
+				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+			if err != nil {
+				return nil, fmt.Errorf("queue %s (%s): %w", id, name, err)
+			}
+			out[id] = Queue{URL: aws.ToString(created.QueueUrl), ARN: got.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]}
+		}
+		if len(next) == len(left) {
+			return nil, fmt.Errorf("queues %v: their redrive policies name each other or a queue that is not in the template", next)
+		}
+		left = next
+	}
+	return out, nil
+}
+
+// StreamARNs returns the stream ARN of every table of tpl that has a stream, by logical id.
+func StreamARNs(ctx context.Context, client *dynamodb.Client, tpl *samtemplate.Template, names map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, id := range slices.Sorted(maps.Keys(tpl.Tables)) {
+		if tpl.Tables[id].StreamViewType == "" {
+			continue
+		}
+		d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(names[id])})
+		if err != nil {
+			return nil, fmt.Errorf("describe table %s: %w", id, err)
+		}
+		if d.Table.LatestStreamArn == nil {
+			return nil, fmt.Errorf("table %s (%s) was created without its stream", id, names[id])
+		}
+		out[id] = aws.ToString(d.Table.LatestStreamArn)
+	}
+	return out, nil
+}
+
+// TypeKMSKey is a KMS key; the local stack creates one per key of the template, with an alias.
+const TypeKMSKey = "AWS::KMS::Key"
+
+// CreateKMSKeys creates a symmetric key for every AWS::KMS::Key of tpl, each with the alias
+// "alias/" + names[id], which Encrypt and Decrypt take as a key id. The keys' properties (policy,
+// rotation) change nothing moto checks, so they are not read.
+func CreateKMSKeys(ctx context.Context, client *kms.Client, tpl *samtemplate.Template, names map[string]string) error {
+	for _, id := range slices.Sorted(maps.Keys(tpl.Resources)) {
+		if tpl.Resources[id] != TypeKMSKey {
+			continue
+		}
+		key, err := client.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(id)})
+		if err != nil {
+			return fmt.Errorf("create KMS key %s: %w", id, err)
+		}
+		if _, err := client.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/" + names[id]), TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+			return fmt.Errorf("alias KMS key %s: %w", id, err)
+		}
+	}
+	return nil
 }

@@ -359,6 +359,8 @@ Resources:
       Events:
         Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: get, Auth: {Authorizer: Key}}}
         Queue: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn}}
+  Q:
+    Type: AWS::SQS::Queue
 `)
 	if err := tpl.Validate(); err != nil {
 		t.Fatal(err)

@@ -33,8 +33,11 @@ type Function struct {
 	Statements []Statement
 	// Events are the function's HttpApi events, sorted by event name.
 	Events []HTTPEvent
-	// Schedules are its Schedule events, sorted by event name. Other event types are ignored.
-	Schedules []ScheduleEvent
+	// Schedules are its Schedule events, StreamEvents and QueueEvents its DynamoDB and SQS events
+	// (event source mappings), each sorted by event name. Other event types are ignored.
+	Schedules    []ScheduleEvent
+	StreamEvents []StreamEvent
+	QueueEvents  []QueueEvent
 }
 
 // Statement is one IAM policy statement. NotAction, NotResource and Condition fail Parse.
@@ -186,7 +189,8 @@ func (t *Template) addFunction(id, buildMethod string, globals, props *yaml.Node
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Events)) {
 		ev := p.Events[name]
-		if ev.Type == "Schedule" {
+		switch ev.Type {
+		case "Schedule":
 			var se scheduleEvent
 			if err := strict(&ev.Properties, &se); err != nil {
 				return err
@@ -198,8 +202,18 @@ func (t *Template) addFunction(id, buildMethod string, globals, props *yaml.Node
 			f.Schedules = append(f.Schedules, ScheduleEvent{Name: name, Expression: se.Schedule, Every: every,
 				Enabled: se.Enabled == nil || *se.Enabled})
 			continue
-		}
-		if ev.Type != "HttpApi" {
+		case "DynamoDB":
+			if err := t.addStreamEvent(f, name, &ev.Properties); err != nil {
+				return err
+			}
+			continue
+		case "SQS":
+			if err := t.addQueueEvent(f, name, &ev.Properties); err != nil {
+				return err
+			}
+			continue
+		case "HttpApi":
+		default:
 			continue
 		}
 		var he httpEvent

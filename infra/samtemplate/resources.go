@@ -14,6 +14,9 @@ type Table struct {
 	// TTLAttribute is TimeToLiveSpecification.AttributeName when TTL is enabled, else "". It is
 	// not part of CreateTableInput: DynamoDB enables TTL with a separate UpdateTimeToLive call.
 	TTLAttribute string
+	// StreamViewType is StreamSpecification.StreamViewType ("NEW_IMAGE", ...); "" when the table
+	// has no stream.
+	StreamViewType string
 
 	schema []byte // the CreateTable properties as JSON
 }
@@ -22,10 +25,16 @@ type Table struct {
 // API's: encoding/json maps them onto CreateTableInput. Left out: TableName (the caller picks
 // physical names), and what has no effect locally (SSE, point-in-time recovery, tags).
 type rawTable struct {
-	BillingMode             string `yaml:"BillingMode"`
-	AttributeDefinitions    any    `yaml:"AttributeDefinitions"`
-	KeySchema               any    `yaml:"KeySchema"`
-	GlobalSecondaryIndexes  any    `yaml:"GlobalSecondaryIndexes"`
+	BillingMode            string `yaml:"BillingMode"`
+	AttributeDefinitions   any    `yaml:"AttributeDefinitions"`
+	KeySchema              any    `yaml:"KeySchema"`
+	GlobalSecondaryIndexes any    `yaml:"GlobalSecondaryIndexes"`
+	// CloudFormation's StreamSpecification has only the view type; CreateTable's also says it is
+	// enabled, which the presence of the property means.
+	StreamSpecification *struct {
+		StreamEnabled  bool   `yaml:"-" json:"StreamEnabled"`
+		StreamViewType string `yaml:"StreamViewType" json:"StreamViewType"`
+	} `yaml:"StreamSpecification" json:",omitempty"`
 	TimeToLiveSpecification *struct {
 		AttributeName string `yaml:"AttributeName"`
 		Enabled       bool   `yaml:"Enabled"`
@@ -40,6 +49,13 @@ func (t *Template) addTable(id string, props *yaml.Node) error {
 	tb := &Table{LogicalID: id}
 	if ttl := p.TimeToLiveSpecification; ttl != nil && ttl.Enabled {
 		tb.TTLAttribute = ttl.AttributeName
+	}
+	if st := p.StreamSpecification; st != nil {
+		st.StreamEnabled = true
+		tb.StreamViewType = st.StreamViewType
+		if st.StreamViewType == "" {
+			t.problems.add(id, "StreamSpecification has no StreamViewType")
+		}
 	}
 	if p.KeySchema == nil {
 		t.problems.add(id, "table has no KeySchema")

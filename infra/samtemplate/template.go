@@ -41,6 +41,7 @@ type Template struct {
 	Tables          map[string]*Table
 	UserPools       map[string]*UserPool
 	UserPoolClients map[string]*UserPoolClient
+	Queues          map[string]*Queue
 	// Resources maps every resource's logical id to its Type, including types not modelled here.
 	Resources map[string]string
 
@@ -105,6 +106,7 @@ func Parse(b []byte) (*Template, error) {
 		Tables:          map[string]*Table{},
 		UserPools:       map[string]*UserPool{},
 		UserPoolClients: map[string]*UserPoolClient{},
+		Queues:          map[string]*Queue{},
 		Resources:       map[string]string{},
 	}
 	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
@@ -122,6 +124,8 @@ func Parse(b []byte) (*Template, error) {
 			err = t.addUserPool(id, &r.Properties)
 		case TypeUserPoolClient:
 			err = t.addUserPoolClient(id, &r.Properties)
+		case TypeQueue:
+			err = t.addQueue(id, &r.Properties)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
@@ -160,7 +164,8 @@ func decodeProps(n *yaml.Node, out any) error {
 
 // strict decodes n into out after refusing every key of a mapping that the struct it decodes into
 // does not name in a yaml tag: properties the local stack would otherwise silently not emulate. A
-// blank field (`_ any `+"`"+`yaml:"Key"`+"`"+`) names a key that is allowed and ignored. Types with their own
+// blank field (`_ any `+"`"+`yaml:"Key"`+"`"+`) names a key that is allowed and ignored, and so does each key in
+// the comma-separated `+"`"+`ignored:"A,B"`+"`"+` tag of a blank field. Types with their own
 // UnmarshalYAML check their own keys.
 func strict(n *yaml.Node, out any) error {
 	if n.IsZero() {
@@ -187,6 +192,11 @@ func knownKeys(n *yaml.Node, t reflect.Type) error {
 		fields := reflect.VisibleFields(t)
 		for i := 0; i+1 < len(n.Content) && err == nil; i += 2 {
 			k := n.Content[i]
+			if slices.ContainsFunc(fields, func(f reflect.StructField) bool {
+				return slices.Contains(strings.Split(f.Tag.Get("ignored"), ","), k.Value)
+			}) {
+				continue
+			}
 			j := slices.IndexFunc(fields, func(f reflect.StructField) bool { return f.Tag.Get("yaml") == k.Value })
 			if j < 0 {
 				return errAt(k, "%s is not emulated by the local stack (infra/samtemplate, infra/gateway)", k.Value)

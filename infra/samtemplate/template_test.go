@@ -66,12 +66,18 @@ func TestRealTemplateTables(t *testing.T) {
 	if got := keys(ain.KeySchema); !slices.Equal(got, []string{"PK:HASH", "SK:RANGE"}) {
 		t.Errorf("app table KeySchema = %v", got)
 	}
-	if g := ain.GlobalSecondaryIndexes; len(g) != 2 || aws.ToString(g[0].IndexName) != "GSI1" ||
-		g[0].Projection.ProjectionType != types.ProjectionTypeAll {
+	if g := ain.GlobalSecondaryIndexes; len(g) != 3 || aws.ToString(g[0].IndexName) != "GSI1" || aws.ToString(g[2].IndexName) != "GSI2" ||
+		g[0].Projection.ProjectionType != types.ProjectionTypeAll || g[2].Projection.ProjectionType != types.ProjectionTypeAll {
 		t.Errorf("app table GSIs = %+v", g)
 	} else if aws.ToString(g[1].IndexName) != "open_checkouts" || g[1].Projection.ProjectionType != types.ProjectionTypeKeysOnly ||
 		!slices.Equal(keys(g[1].KeySchema), []string{"open_shard:HASH", "open_expires_at:RANGE"}) {
 		t.Errorf("app table's open index = %s %v %+v", aws.ToString(g[1].IndexName), keys(g[1].KeySchema), *g[1].Projection)
+	}
+	if s := ain.StreamSpecification; s == nil || !aws.ToBool(s.StreamEnabled) || s.StreamViewType != types.StreamViewTypeNewImage || at.StreamViewType != "NEW_IMAGE" {
+		t.Errorf("app table stream = %+v, %q; want NEW_IMAGE", s, at.StreamViewType)
+	}
+	if kin := kt.CreateTableInput("k"); kin.StreamSpecification != nil || kt.StreamViewType != "" {
+		t.Errorf("keys table stream = %+v, want none", kin.StreamSpecification)
 	}
 	if at.TTLAttribute != "ttl" {
 		t.Errorf("app table TTL = %q, want ttl", at.TTLAttribute)

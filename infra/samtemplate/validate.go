@@ -34,6 +34,9 @@ func (t *Template) Validate() error {
 	for _, id := range slices.Sorted(maps.Keys(t.HTTPAPIs)) {
 		v.httpAPI(t.HTTPAPIs[id])
 	}
+	for _, id := range slices.Sorted(maps.Keys(t.Queues)) {
+		v.queue(t.Queues[id])
+	}
 	for _, id := range slices.Sorted(maps.Keys(t.UserPools)) {
 		v.value(id, "UserPoolName", t.UserPools[id].Name)
 	}
@@ -75,6 +78,7 @@ func (v *validator) function(f *Function) {
 			v.value(id, fmt.Sprintf("policy statement %d Resource", i+1), r)
 		}
 	}
+	v.eventSources(f)
 	for _, ev := range f.Events {
 		switch typ, ok := v.Resources[ev.API]; {
 		case ev.API == "":

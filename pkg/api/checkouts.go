@@ -153,8 +153,12 @@ func (h CreateCheckout) Serve(ctx context.Context, req *Request) (Response, erro
 		// JSON could not encode the view; never store (and later replay) that as the outcome.
 		return Response{}, errors.New("encode checkout view")
 	}
+	ev, err := h.Event(codex.EventCheckoutCreated, c, now)
+	if err != nil {
+		return Response{}, err
+	}
 	if !hasKey {
-		if _, err := h.Store.CreateCheckout(ctx, c, nil); err != nil {
+		if _, err := h.Store.CreateCheckout(ctx, c, ev, nil); err != nil {
 			return Response{}, err
 		}
 		return resp, nil
@@ -169,7 +173,7 @@ func (h CreateCheckout) Serve(ctx context.Context, req *Request) (Response, erro
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(codex.IdempotencyTTL),
 	}
-	existing, err := h.Store.CreateCheckout(ctx, c, rec)
+	existing, err := h.Store.CreateCheckout(ctx, c, ev, rec)
 	if err != nil {
 		return Response{}, err
 	}

@@ -22,7 +22,7 @@ import (
 // not read or write anything.
 func untouchedStore(t *testing.T) *codextest.CheckoutStore {
 	return &codextest.CheckoutStore{
-		CreateCheckoutFn: func(context.Context, codex.Checkout, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+		CreateCheckoutFn: func(context.Context, codex.Checkout, codex.Event, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
 			t.Error("CreateCheckout called")
 			return nil, nil
 		},

@@ -40,7 +40,13 @@ func (h ExpireCheckout) Serve(ctx context.Context, req *Request) (Response, erro
 		// Past expires_at it reads as expired already: the sweeper stores that, not this route.
 		return Response{}, codex.Errorf(codex.CodeCheckoutNotOpen, "the checkout is %s, not open", c.StatusAt(now))
 	}
-	c, err = h.Expirer.ExpireCheckout(ctx, c, now)
+	expired := c
+	expired.Status = codex.CheckoutExpired
+	ev, err := h.Event(codex.EventCheckoutExpired, expired, now)
+	if err != nil {
+		return Response{}, err
+	}
+	c, err = h.Expirer.ExpireCheckout(ctx, c, ev, now)
 	if err != nil {
 		return Response{}, err
 	}

@@ -117,7 +117,11 @@ func (h PublicCreateCheckout) Serve(ctx context.Context, req *Request) (Response
 	}
 	now := h.Now().UTC().Truncate(time.Millisecond)
 	c := codex.NewCheckout(b.ProjectID, params, now)
-	if _, err := h.Checkouts.CreateCheckout(ctx, c, nil); err != nil {
+	ev, err := Checkouts{PageURL: h.PageURL}.Event(codex.EventCheckoutCreated, c, now)
+	if err != nil {
+		return Response{}, err
+	}
+	if _, err := h.Checkouts.CreateCheckout(ctx, c, ev, nil); err != nil {
 		return Response{}, err
 	}
 	return JSON(http.StatusCreated, publicCheckoutCreated{

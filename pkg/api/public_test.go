@@ -40,7 +40,7 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 	}}
 	f.Fuzz(func(t *testing.T, body string) {
 		var created []codex.Checkout
-		store := &codextest.CheckoutStore{CreateCheckoutFn: func(_ context.Context, c codex.Checkout, _ *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+		store := &codextest.CheckoutStore{CreateCheckoutFn: func(_ context.Context, c codex.Checkout, _ codex.Event, _ *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
 			created = append(created, c)
 			return nil, nil
 		}}

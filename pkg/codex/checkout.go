@@ -380,11 +380,12 @@ type IdempotencyRecord struct {
 
 // CheckoutStore keeps checkouts and the idempotency records of their creation.
 type CheckoutStore interface {
-	// CreateCheckout stores c. With rec it also stores rec, atomically: both or neither. If a live
-	// record (ExpiresAt not passed as of rec.CreatedAt) already holds rec's project and key, it
-	// stores nothing and returns that record for the caller to replay or refuse. A concurrent
-	// request holding the same key returns an error with code CodeIdempotencyInUse.
-	CreateCheckout(ctx context.Context, c Checkout, rec *IdempotencyRecord) (existing *IdempotencyRecord, err error)
+	// CreateCheckout stores c and ev, its checkout.created event, atomically (and with rec, rec
+	// too): all or nothing. If a live record (ExpiresAt not passed as of rec.CreatedAt) already
+	// holds rec's project and key, it stores nothing and returns that record for the caller to
+	// replay or refuse. A concurrent request holding the same key returns an error with code
+	// CodeIdempotencyInUse.
+	CreateCheckout(ctx context.Context, c Checkout, ev Event, rec *IdempotencyRecord) (existing *IdempotencyRecord, err error)
 	// GetCheckout returns a project's checkout; NotFound if there is none with that id in that
 	// project, so another project's id looks exactly like a missing one.
 	GetCheckout(ctx context.Context, projectID, id string) (Checkout, error)

@@ -18,11 +18,12 @@ const PayLockAttribute = "pay_lock_until"
 // ExpireCheckout, the one write of that status change.
 type CheckoutExpirer interface {
 	// ExpireCheckout moves c, as just read, from open to expired as of at, in one conditional
-	// write: only while it is still open and no payment holds a live lease on it (as of at). The
-	// checkout leaves the index of open checkouts and is deleted ExpiredRetention after at. It
-	// returns c as it now is. A checkout no longer open gives CodeCheckoutNotOpen, a live lease
-	// CodePaymentInProgress, a checkout that is gone NotFound.
-	ExpireCheckout(ctx context.Context, c Checkout, at time.Time) (Checkout, error)
+	// write that also stores ev, the change's checkout.expired event (both or neither): only while
+	// it is still open and no payment holds a live lease on it (as of at). The checkout leaves the
+	// index of open checkouts and is deleted ExpiredRetention after at. It returns c as it now is.
+	// A checkout no longer open gives CodeCheckoutNotOpen, a live lease CodePaymentInProgress, a
+	// checkout that is gone NotFound.
+	ExpireCheckout(ctx context.Context, c Checkout, ev Event, at time.Time) (Checkout, error)
 	// DueCheckouts lists the ids of up to limit checkouts of one shard of the open index whose
 	// expires_at is at or before now, the longest overdue first, starting after cursor ("" for
 	// the first page). next is the cursor of the following page, "" after the last.

@@ -130,7 +130,7 @@ func TestFindCheckout(t *testing.T) {
 	t.Parallel()
 	s, ctx := newTestStore(t), context.Background()
 	c := testCheckout(t, "prj_A", t0)
-	if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+	if _, err := s.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindCheckout(ctx, c.ID)

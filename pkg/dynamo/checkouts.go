@@ -129,28 +129,40 @@ func unmarshalCheckout(item map[string]types.AttributeValue) (codex.Checkout, er
 	return c, nil
 }
 
-// CreateCheckout writes the checkout with one PutItem, or, with an idempotency record, the record
-// and the checkout with one TransactWriteItems: never a checkout without its record (a retry would
-// create a second one) nor a record without its checkout (a retry would replay a checkout that does
-// not exist). There is no "in progress" state that a crash could leave behind to lock the key.
-func (s *Store) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+// CreateCheckout writes the checkout and its checkout.created event (the outbox: see events.go)
+// with one TransactWriteItems, and with an idempotency record, the record too: never a checkout
+// without its event or an event without its checkout, never a checkout without its record (a
+// retry would create a second one) nor a record without its checkout (a retry would replay a
+// checkout that does not exist). There is no "in progress" state that a crash could leave behind
+// to lock the key.
+func (s *Store) CreateCheckout(ctx context.Context, c codex.Checkout, ev codex.Event, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+	if ev.Type != codex.EventCheckoutCreated || ev.ProjectID != c.ProjectID {
+		return nil, fmt.Errorf("create checkout %s: event %s is not its checkout.created", c.ID, ev.ID)
+	}
 	item, err := marshalCheckout(c)
+	if err != nil {
+		return nil, err
+	}
+	evPut, err := s.eventPut(ev)
 	if err != nil {
 		return nil, err
 	}
 	// The id has 130 random bits; the condition turns the impossible collision into an error
 	// instead of an overwrite.
-	put := types.Put{TableName: &s.tables.App, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	put := types.Put{TableName: &s.tables.App, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
+	// The SDK gives the transaction a ClientRequestToken and keeps it across its retries, so a
+	// retry of a transaction that was committed succeeds instead of failing its conditions.
 	if rec == nil {
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: []types.TransactWriteItem{{Put: &put}, {Put: evPut}},
 		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) && ccf.Item != nil {
-			// The SDK retries a PutItem whose response was lost; if the first attempt was
-			// written, the retry finds exactly this checkout, which is success, not a collision.
-			if existing, uerr := unmarshalCheckout(ccf.Item); uerr == nil && reflect.DeepEqual(existing, c) {
+		var tc *types.TransactionCanceledException
+		if errors.As(err, &tc) && len(tc.CancellationReasons) == 2 && tc.CancellationReasons[0].Item != nil {
+			// An endpoint that does not honour the token (moto) fails the retry's condition
+			// instead: finding exactly this checkout, written with its event by the first
+			// attempt, is success, not a collision.
+			if existing, uerr := unmarshalCheckout(tc.CancellationReasons[0].Item); uerr == nil && reflect.DeepEqual(existing, c) {
 				return nil, nil
 			}
 		}
@@ -163,10 +175,8 @@ func (s *Store) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex
 	if err != nil {
 		return nil, err
 	}
-	// The SDK gives the transaction a ClientRequestToken and keeps it across its retries, so a
-	// retry of a transaction that was committed succeeds instead of failing its conditions.
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{{Put: recPut}, {Put: &put}},
+		TransactItems: []types.TransactWriteItem{{Put: recPut}, {Put: &put}, {Put: evPut}},
 	})
 	if err != nil {
 		existing, err := idempotentOutcome(err)
@@ -179,11 +189,11 @@ func (s *Store) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex
 }
 
 // idempotentOutcome interprets the failure of the transaction that puts an idempotency record
-// (first) and its checkout (second): the live record that holds the key, CodeIdempotencyInUse, or
-// the error itself.
+// (first), its checkout and the checkout's event: the live record that holds the key,
+// CodeIdempotencyInUse, or the error itself.
 func idempotentOutcome(err error) (*codex.IdempotencyRecord, error) {
 	var tc *types.TransactionCanceledException
-	if !errors.As(err, &tc) || len(tc.CancellationReasons) != 2 {
+	if !errors.As(err, &tc) || len(tc.CancellationReasons) == 0 {
 		return nil, err
 	}
 	switch r := tc.CancellationReasons[0]; aws.ToString(r.Code) {

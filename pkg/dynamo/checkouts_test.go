@@ -46,7 +46,7 @@ func TestCheckoutRoundTrip(t *testing.T) {
 	t.Parallel()
 	s, ctx := newTestStore(t), context.Background()
 	c := testCheckout(t, "prj_A", t0)
-	if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+	if _, err := s.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetCheckout(ctx, "prj_A", c.ID)
@@ -58,12 +58,12 @@ func TestCheckoutRoundTrip(t *testing.T) {
 	}
 	// Writing the same checkout again is what an SDK retry of a written PutItem does: success.
 	// Another checkout under the same id would be a collision: an error, and no overwrite.
-	if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+	if _, err := s.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 		t.Fatalf("retried write: %v", err)
 	}
 	clash := c
 	clash.AmountTotal++
-	if _, err := s.CreateCheckout(ctx, clash, nil); err == nil {
+	if _, err := s.CreateCheckout(ctx, clash, createdEvent(clash), nil); err == nil {
 		t.Fatal("a different checkout overwrote one with the same id")
 	}
 	if got, _ := s.GetCheckout(ctx, "prj_A", c.ID); got.AmountTotal != c.AmountTotal {
@@ -73,7 +73,7 @@ func TestCheckoutRoundTrip(t *testing.T) {
 	// A checkout without the optional fields reads back with empty, not nil, metadata.
 	p, _ := codex.CheckoutParams{LineItems: c.LineItems, Currency: "jpy", SuccessURL: c.SuccessURL, CancelURL: c.CancelURL}.Validate()
 	bare := codex.NewCheckout("prj_A", p, t0)
-	if _, err := s.CreateCheckout(ctx, bare, nil); err != nil {
+	if _, err := s.CreateCheckout(ctx, bare, createdEvent(bare), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.GetCheckout(ctx, "prj_A", bare.ID); err != nil || !reflect.DeepEqual(got, bare) {
@@ -85,7 +85,7 @@ func TestCheckoutProjectIsolation(t *testing.T) {
 	t.Parallel()
 	s, ctx := newTestStore(t), context.Background()
 	a := testCheckout(t, "prj_A", t0)
-	if _, err := s.CreateCheckout(ctx, a, nil); err != nil {
+	if _, err := s.CreateCheckout(ctx, a, createdEvent(a), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetCheckout(ctx, "prj_B", a.ID); !codex.IsNotFound(err) {
@@ -113,14 +113,14 @@ func TestListCheckoutsPagination(t *testing.T) {
 	for i := range 25 {
 		at := t0.Add(time.Duration(i/3) * time.Millisecond) // three per millisecond
 		c := testCheckout(t, "prj_A", at)
-		if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+		if _, err := s.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 			t.Fatal(err)
 		}
 		created = append(created, c)
 	}
 	// Noise in another project must not show up.
 	for range 3 {
-		if _, err := s.CreateCheckout(ctx, testCheckout(t, "prj_B", t0), nil); err != nil {
+		if _, err := createChecked(ctx, s, testCheckout(t, "prj_B", t0), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,13 +187,13 @@ func TestIdempotentCreate(t *testing.T) {
 	s, ctx := newTestStore(t), context.Background()
 	first := testCheckout(t, "prj_A", t0)
 	rec := testRecord("prj_A", "key-1", "fp-1", t0)
-	if existing, err := s.CreateCheckout(ctx, first, rec); err != nil || existing != nil {
+	if existing, err := s.CreateCheckout(ctx, first, createdEvent(first), rec); err != nil || existing != nil {
 		t.Fatalf("first create: %v, %v", existing, err)
 	}
 
 	// A retry (a new checkout id, as the handler would generate) stores nothing and gets the record.
 	retry := testCheckout(t, "prj_A", t0.Add(time.Second))
-	existing, err := s.CreateCheckout(ctx, retry, testRecord("prj_A", "key-1", "fp-other", t0.Add(time.Second)))
+	existing, err := s.CreateCheckout(ctx, retry, createdEvent(retry), testRecord("prj_A", "key-1", "fp-other", t0.Add(time.Second)))
 	if err != nil || existing == nil {
 		t.Fatalf("retry: %v, %v", existing, err)
 	}
@@ -207,26 +207,26 @@ func TestIdempotentCreate(t *testing.T) {
 	}
 
 	// Keys are per project: project B may use the same one.
-	if existing, err := s.CreateCheckout(ctx, testCheckout(t, "prj_B", t0), testRecord("prj_B", "key-1", "fp-1", t0)); err != nil || existing != nil {
+	if existing, err := createChecked(ctx, s, testCheckout(t, "prj_B", t0), testRecord("prj_B", "key-1", "fp-1", t0)); err != nil || existing != nil {
 		t.Fatalf("same key in another project: %v, %v", existing, err)
 	}
 
 	// Just before expiry the key is still taken; at expiry it is free, though no TTL sweep has
 	// deleted the record (moto never sweeps; DynamoDB sweeps within days).
 	late := t0.Add(codex.IdempotencyTTL).Add(-time.Millisecond)
-	if existing, err := s.CreateCheckout(ctx, testCheckout(t, "prj_A", late), testRecord("prj_A", "key-1", "fp-2", late)); err != nil || existing == nil {
+	if existing, err := createChecked(ctx, s, testCheckout(t, "prj_A", late), testRecord("prj_A", "key-1", "fp-2", late)); err != nil || existing == nil {
 		t.Fatalf("just before expiry: %v, %v", existing, err)
 	}
 	expired := t0.Add(codex.IdempotencyTTL).Add(time.Second)
 	reuse := testCheckout(t, "prj_A", expired)
-	if existing, err := s.CreateCheckout(ctx, reuse, testRecord("prj_A", "key-1", "fp-3", expired)); err != nil || existing != nil {
+	if existing, err := s.CreateCheckout(ctx, reuse, createdEvent(reuse), testRecord("prj_A", "key-1", "fp-3", expired)); err != nil || existing != nil {
 		t.Fatalf("after expiry: %v, %v", existing, err)
 	}
 	if _, err := s.GetCheckout(ctx, "prj_A", reuse.ID); err != nil {
 		t.Fatal(err)
 	}
 	// The new record replaced the expired one.
-	existing, err = s.CreateCheckout(ctx, testCheckout(t, "prj_A", expired), testRecord("prj_A", "key-1", "fp-4", expired))
+	existing, err = createChecked(ctx, s, testCheckout(t, "prj_A", expired), testRecord("prj_A", "key-1", "fp-4", expired))
 	if err != nil || existing == nil || existing.Fingerprint != "fp-3" {
 		t.Fatalf("after reuse: %+v, %v", existing, err)
 	}
@@ -254,7 +254,7 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			c := testCheckout(t, "prj_A", t0)
-			existing, err := s.CreateCheckout(ctx, c, testRecord("prj_A", "race", "fp-"+c.ID, t0))
+			existing, err := s.CreateCheckout(ctx, c, createdEvent(c), testRecord("prj_A", "race", "fp-"+c.ID, t0))
 			results[i] = result{c.ID, existing, err}
 		})
 	}

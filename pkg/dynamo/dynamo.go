@@ -12,6 +12,7 @@
 //	            CHECKOUT#<id> CHECKOUT              a checkout; GSI1 lists a project's (see checkouts.go)
 //	            PROJECT#<id>  IDEMPOTENCY#<key>     an Idempotency-Key's stored response, with a ttl
 //	            PROJECT#<id>  BUTTON#<button id>    a buy button; archived ones stay (see buttons.go)
+//	            EVENT#<id>    EVENT                 an event, written with its change; GSI1 and GSI2 list a project's (see events.go)
 package dynamo
 
 import (

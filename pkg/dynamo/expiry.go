@@ -110,11 +110,18 @@ const expireCondition = "#status = :open AND project_id = :pid AND (attribute_no
 	"(attribute_type(#lease, :type_s) AND #lease <= :now_s) OR (attribute_type(#lease, :type_n) AND #lease <= :now_n))"
 
 // ExpireCheckout is the one write of open → expired: a TransactWriteItems of one conditional
-// Update, so that the event of the change can join the same transaction. It sets the status, the
+// Update and the Put of the change's checkout.expired event (the outbox: see events.go). It sets the status, the
 // table's TTL attribute (ttl) to ExpiredRetention after the checkout expired (at, or expires_at if
 // that came first, as for the sweeper) and removes the open index's attributes. On a failed
 // condition the item as it was comes back with the cancellation and tells which rule refused.
-func (s *Store) ExpireCheckout(ctx context.Context, c codex.Checkout, at time.Time) (codex.Checkout, error) {
+func (s *Store) ExpireCheckout(ctx context.Context, c codex.Checkout, ev codex.Event, at time.Time) (codex.Checkout, error) {
+	if ev.Type != codex.EventCheckoutExpired || ev.ProjectID != c.ProjectID {
+		return codex.Checkout{}, fmt.Errorf("expire checkout %s: event %s is not its checkout.expired", c.ID, ev.ID)
+	}
+	evPut, err := s.eventPut(ev)
+	if err != nil {
+		return codex.Checkout{}, err
+	}
 	expired := at
 	if c.ExpiresAt.Before(at) {
 		expired = c.ExpiresAt
@@ -145,8 +152,8 @@ func (s *Store) ExpireCheckout(ctx context.Context, c codex.Checkout, at time.Ti
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{{Update: update}},
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{{Update: update}, {Put: evPut}},
 	})
 	if err != nil {
 		return codex.Checkout{}, expireRefusal(err, c)
@@ -163,7 +170,7 @@ func expireRefusal(err error, c codex.Checkout) error {
 		return codex.Errorf(codex.CodePaymentInProgress, "the checkout is being changed by a payment; retry once it has ended")
 	}
 	var tc *types.TransactionCanceledException
-	if !errors.As(err, &tc) || len(tc.CancellationReasons) != 1 || aws.ToString(tc.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
+	if !errors.As(err, &tc) || len(tc.CancellationReasons) == 0 || aws.ToString(tc.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
 		return fmt.Errorf("expire checkout %s: %w", c.ID, err)
 	}
 	item := tc.CancellationReasons[0].Item

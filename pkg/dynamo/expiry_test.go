@@ -88,7 +88,7 @@ func TestOpenIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := codex.NewCheckout("prj_A", p, t0)
-		if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+		if _, err := s.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
@@ -115,7 +115,7 @@ func TestOpenIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ExpireCheckout(ctx, c, t0.Add(31*time.Minute)); err != nil {
+	if _, err := s.ExpireCheckout(ctx, c, expiredEvent(c, t0.Add(31*time.Minute)), t0.Add(31*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if got := allDue(t, s, t0.Add(25*time.Hour), 100); slices.Contains(got, c.ID) || len(got) != len(everything)-1 {
@@ -129,7 +129,7 @@ func TestOpenIndex(t *testing.T) {
 	// A checkout stored in another status never enters the index.
 	done := testCheckout(t, "prj_A", t0)
 	done.Status, done.PaymentStatus = codex.CheckoutComplete, codex.PaymentPaid
-	if _, err := s.CreateCheckout(ctx, done, nil); err != nil {
+	if _, err := s.CreateCheckout(ctx, done, createdEvent(done), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := allDue(t, s, t0.Add(25*time.Hour), 100); slices.Contains(got, done.ID) {
@@ -146,7 +146,7 @@ func TestExpireCheckout(t *testing.T) {
 	s, ctx := newTestStore(t), context.Background()
 	create := func() codex.Checkout {
 		c := testCheckout(t, "prj_A", t0)
-		if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+		if _, err := s.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 			t.Fatal(err)
 		}
 		return c
@@ -154,7 +154,7 @@ func TestExpireCheckout(t *testing.T) {
 	at := t0.Add(time.Hour + 500*time.Millisecond) // before expires_at (t0+24h)
 
 	c := create()
-	got, err := s.ExpireCheckout(ctx, c, at)
+	got, err := s.ExpireCheckout(ctx, c, expiredEvent(c, at), at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,13 +171,13 @@ func TestExpireCheckout(t *testing.T) {
 		t.Errorf("ttl = %v, want %s", ttl, wantTTL)
 	}
 	// Again: no longer open.
-	if _, err := s.ExpireCheckout(ctx, c, at); codex.ErrorCode(err) != codex.CodeCheckoutNotOpen {
+	if _, err := s.ExpireCheckout(ctx, c, expiredEvent(c, at), at); codex.ErrorCode(err) != codex.CodeCheckoutNotOpen {
 		t.Errorf("expiring twice: %v, want %s", err, codex.CodeCheckoutNotOpen)
 	}
 
 	// Swept after expires_at: the retention counts from expires_at, when it expired.
 	swept := create()
-	if _, err := s.ExpireCheckout(ctx, swept, swept.ExpiresAt.Add(90*time.Second)); err != nil {
+	if _, err := s.ExpireCheckout(ctx, swept, expiredEvent(swept, swept.ExpiresAt.Add(90*time.Second)), swept.ExpiresAt.Add(90*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	wantTTL = strconv.FormatInt(swept.ExpiresAt.Add(codex.ExpiredRetention).Unix()+1, 10)
@@ -189,11 +189,11 @@ func TestExpireCheckout(t *testing.T) {
 	other := create()
 	asOther := other
 	asOther.ProjectID = "prj_B"
-	if _, err := s.ExpireCheckout(ctx, asOther, at); !codex.IsNotFound(err) {
+	if _, err := s.ExpireCheckout(ctx, asOther, expiredEvent(asOther, at), at); !codex.IsNotFound(err) {
 		t.Errorf("another project's: %v, want not found", err)
 	}
 	missing := testCheckout(t, "prj_A", t0)
-	if _, err := s.ExpireCheckout(ctx, missing, at); !codex.IsNotFound(err) {
+	if _, err := s.ExpireCheckout(ctx, missing, expiredEvent(missing, at), at); !codex.IsNotFound(err) {
 		t.Errorf("missing: %v, want not found", err)
 	}
 	if item := rawCheckout(t, s, missing.ID); item != nil {
@@ -203,7 +203,7 @@ func TestExpireCheckout(t *testing.T) {
 	// A paid checkout is never expired and never gets a ttl.
 	paid := create()
 	setAttr(t, s, paid.ID, "status", &types.AttributeValueMemberS{Value: string(codex.CheckoutComplete)})
-	if _, err := s.ExpireCheckout(ctx, paid, at); codex.ErrorCode(err) != codex.CodeCheckoutNotOpen {
+	if _, err := s.ExpireCheckout(ctx, paid, expiredEvent(paid, at), at); codex.ErrorCode(err) != codex.CodeCheckoutNotOpen {
 		t.Errorf("paid: %v, want %s", err, codex.CodeCheckoutNotOpen)
 	}
 	if item := rawCheckout(t, s, paid.ID); item["ttl"] != nil || item["status"].(*types.AttributeValueMemberS).Value != "complete" {
@@ -224,7 +224,7 @@ func TestExpireCheckout(t *testing.T) {
 	} {
 		c := create()
 		setAttr(t, s, c.ID, codex.PayLockAttribute, tc.lease)
-		_, err := s.ExpireCheckout(ctx, c, at)
+		_, err := s.ExpireCheckout(ctx, c, expiredEvent(c, at), at)
 		if codex.ErrorCode(err) != tc.want {
 			t.Errorf("lease %s: %v, want %q", tc.name, err, tc.want)
 		}
@@ -241,7 +241,7 @@ func TestUnindexCheckout(t *testing.T) {
 	s, ctx := newTestStore(t), context.Background()
 	open, paid := testCheckout(t, "prj_A", t0), testCheckout(t, "prj_A", t0)
 	for _, c := range []codex.Checkout{open, paid} {
-		if _, err := s.CreateCheckout(ctx, c, nil); err != nil {
+		if _, err := s.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -269,11 +269,11 @@ func TestExpireCheckoutConflict(t *testing.T) {
 	tables := Tables{Keys: names["KeysTable"], App: names["AppTable"]}
 	plain, ctx := New(testEnv.DynamoDB, tables), context.Background()
 	c := testCheckout(t, "prj_A", t0)
-	if _, err := plain.CreateCheckout(ctx, c, nil); err != nil {
+	if _, err := plain.CreateCheckout(ctx, c, createdEvent(c), nil); err != nil {
 		t.Fatal(err)
 	}
 	conflicting := New(dynamodb.New(testEnv.DynamoDB.Options(), localaws.ConflictingTransactions(1)), tables)
-	if _, err := conflicting.ExpireCheckout(ctx, c, t0.Add(time.Minute)); codex.ErrorCode(err) != codex.CodePaymentInProgress {
+	if _, err := conflicting.ExpireCheckout(ctx, c, expiredEvent(c, t0.Add(time.Minute)), t0.Add(time.Minute)); codex.ErrorCode(err) != codex.CodePaymentInProgress {
 		t.Errorf("expire during a conflicting transaction: %v, want %s", err, codex.CodePaymentInProgress)
 	}
 	if got, err := plain.GetCheckout(ctx, "prj_A", c.ID); err != nil || got.Status != codex.CheckoutOpen {

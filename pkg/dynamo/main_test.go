@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"codex/infra/localaws/localawstest"
+	"codex/pkg/codex"
 )
 
 // testEnv is the local AWS every test of this package runs against: moto started for the run, or
@@ -30,4 +33,26 @@ func newTestStore(t *testing.T) *Store {
 	t.Helper()
 	names := testEnv.NewTables(t)
 	return New(testEnv.DynamoDB, Tables{Keys: names["KeysTable"], App: names["AppTable"]})
+}
+
+// createdEvent is a checkout.created event of c, as the API would make it with c (its body is
+// smaller: the store keeps it as bytes and does not read it).
+func createdEvent(c codex.Checkout) codex.Event {
+	id := codex.NewID(codex.EventIDPrefix)
+	return codex.Event{ID: id, ProjectID: c.ProjectID, Type: codex.EventCheckoutCreated, CreatedAt: c.CreatedAt,
+		JSON: []byte(`{"id":"` + id + `","object":"event","type":"checkout.created","created_at":"` + codex.FormatTime(c.CreatedAt) +
+			`","livemode":false,"data":{"object":{"id":"` + c.ID + `","object":"checkout"}}}`)}
+}
+
+// createChecked creates c with its created event.
+func createChecked(ctx context.Context, s *Store, c codex.Checkout, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+	return s.CreateCheckout(ctx, c, createdEvent(c), rec)
+}
+
+// expiredEvent is a checkout.expired event of c at at.
+func expiredEvent(c codex.Checkout, at time.Time) codex.Event {
+	ev := createdEvent(c)
+	ev.Type, ev.CreatedAt = codex.EventCheckoutExpired, at.UTC().Truncate(time.Millisecond)
+	ev.JSON = []byte(strings.Replace(string(ev.JSON), "checkout.created", "checkout.expired", 1))
+	return ev
 }

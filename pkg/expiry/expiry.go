@@ -45,6 +45,9 @@ type Sweeper struct {
 	Store Store
 	Now   codex.Clock
 	Log   *slog.Logger
+	// Event renders the checkout.expired event of a checkout as it is once expired, which
+	// ExpireCheckout writes with the change (api.Checkouts.Event: the checkout as the API shows it).
+	Event func(typ codex.EventType, c codex.Checkout, at time.Time) (codex.Event, error)
 	// PageSize and MaxPerRun default to the constants of the same names.
 	PageSize, MaxPerRun int
 }
@@ -163,7 +166,13 @@ func (s Sweeper) sweepOne(ctx context.Context, id string, now time.Time, r *Resu
 		// The index said due; expires_at never changes, so only a clock step back gets here.
 		return nil
 	}
-	_, err = s.Store.ExpireCheckout(ctx, c, now)
+	expired := c
+	expired.Status = codex.CheckoutExpired
+	ev, err := s.Event(codex.EventCheckoutExpired, expired, now)
+	if err != nil {
+		return err
+	}
+	_, err = s.Store.ExpireCheckout(ctx, c, ev, now)
 	switch codex.ErrorCode(err) {
 	case "":
 		r.Expired++

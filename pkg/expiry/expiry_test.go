@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"codex/infra/localaws/localawstest"
+	"codex/pkg/api"
 	"codex/pkg/codex"
 	"codex/pkg/codex/codextest"
 	"codex/pkg/dynamo"
@@ -42,6 +44,9 @@ func TestMain(m *testing.M) {
 
 var t0 = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 
+// pages renders events as the deployed sweeper does.
+var pages = api.Checkouts{PageURL: "https://checkout.codex.example/c"}
+
 type world struct {
 	t     *testing.T
 	store *dynamo.Store
@@ -64,7 +69,11 @@ func (w *world) checkout(expiresIn int64) codex.Checkout {
 		w.t.Fatal(err)
 	}
 	c := codex.NewCheckout("prj_A", p, t0)
-	if _, err := w.store.CreateCheckout(context.Background(), c, nil); err != nil {
+	ev, err := pages.Event(codex.EventCheckoutCreated, c, t0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.store.CreateCheckout(context.Background(), c, ev, nil); err != nil {
 		w.t.Fatal(err)
 	}
 	return c
@@ -100,7 +109,7 @@ func (w *world) sweeper(now time.Time, log *bytes.Buffer) Sweeper {
 	if log == nil {
 		log = &bytes.Buffer{}
 	}
-	return Sweeper{Store: w.store, Now: func() time.Time { return now }, Log: slog.New(slog.NewJSONHandler(log, nil))}
+	return Sweeper{Store: w.store, Now: func() time.Time { return now }, Log: slog.New(slog.NewJSONHandler(log, nil)), Event: pages.Event}
 }
 
 const halfHour = codex.MinExpiresIn
@@ -153,6 +162,26 @@ func TestSweep(t *testing.T) {
 	}
 	if w.status(leased.ID) != codex.CheckoutExpired || w.status(notDue.ID) != codex.CheckoutExpired || w.status(paid.ID) != codex.CheckoutComplete {
 		t.Errorf("after the lease lapsed: leased %s, notDue %s, paid %s", w.status(leased.ID), w.status(notDue.ID), w.status(paid.ID))
+	}
+
+	// Each checkout the sweeper expired has exactly one checkout.expired event, written with the
+	// change, whose data.object is the checkout as the API shows it: expired.
+	events, _, err := w.store.ListEvents(context.Background(), "prj_A", codex.EventCheckoutExpired, 100, "", t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, ev := range events {
+		var body struct {
+			Data struct{ Object struct{ ID, Status string } }
+		}
+		if err := json.Unmarshal(ev.JSON, &body); err != nil || body.Data.Object.Status != "expired" {
+			t.Errorf("event %s: %s (%v)", ev.ID, ev.JSON, err)
+		}
+		got[body.Data.Object.ID]++
+	}
+	if want := map[string]int{due.ID: 1, notDue.ID: 1, leased.ID: 1}; !maps.Equal(got, want) {
+		t.Errorf("checkout.expired events by checkout %v, want %v", got, want)
 	}
 }
 
@@ -248,7 +277,7 @@ func TestSweepGoesOnPastAFailure(t *testing.T) {
 				}
 				return nil, "", nil
 			},
-			ExpireCheckoutFn: func(_ context.Context, c codex.Checkout, _ time.Time) (codex.Checkout, error) {
+			ExpireCheckoutFn: func(_ context.Context, c codex.Checkout, _ codex.Event, _ time.Time) (codex.Checkout, error) {
 				expired = append(expired, c.ID)
 				c.Status = codex.CheckoutExpired
 				return c, nil
@@ -256,7 +285,7 @@ func TestSweepGoesOnPastAFailure(t *testing.T) {
 		},
 	}
 	var log bytes.Buffer
-	s := Sweeper{Store: store, Now: func() time.Time { return now }, Log: slog.New(slog.NewJSONHandler(&log, nil))}
+	s := Sweeper{Store: store, Now: func() time.Time { return now }, Log: slog.New(slog.NewJSONHandler(&log, nil)), Event: pages.Event}
 	r, err := s.Sweep(context.Background())
 	if err == nil || r != (Result{Expired: 2, Failed: 1, Done: true}) || strings.Join(expired, ",") != "chk_A,chk_C" {
 		t.Errorf("Sweep = %+v, %v; expired %v", r, err, expired)

@@ -37,6 +37,7 @@ type Store interface {
 	codex.CheckoutStore
 	codex.CheckoutFinder
 	codex.CheckoutExpirer
+	codex.EventStore
 }
 
 // Deps are what handlers are built from. Main builds only those its function needs, once per
@@ -162,6 +163,7 @@ func All() []Function {
 		CreateKey, ListKeys, DeleteKey, RollKey, ListAuditLog,
 		Whoami,
 		CreateCheckout, GetCheckout, ListCheckouts, ExpireCheckout, SweepCheckouts,
+		GetEvent, ListEvents,
 		CreateButton, ListButtons, DeleteButton,
 		ListProjectCheckouts,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
@@ -223,8 +225,15 @@ var (
 		route: func(d Deps) api.Route { return api.ListCheckouts{Checkouts: checkouts(d)} }}
 	ExpireCheckout = Function{ID: "ExpireCheckoutFunction", RouteKey: "POST /v1/checkouts/{checkout_id}/expire", store: openDynamo, pageURL: true,
 		route: func(d Deps) api.Route { return api.ExpireCheckout{Checkouts: checkouts(d), Expirer: d.Store} }}
-	SweepCheckouts = Function{ID: "SweepCheckoutsFunction", store: openDynamo,
-		scheduled: func(d Deps) any { return expiry.Sweeper{Store: d.Store, Now: d.Now, Log: d.Log}.Handle }}
+	SweepCheckouts = Function{ID: "SweepCheckoutsFunction", store: openDynamo, pageURL: true,
+		scheduled: func(d Deps) any {
+			return expiry.Sweeper{Store: d.Store, Now: d.Now, Log: d.Log, Event: api.Checkouts{PageURL: d.PageURL}.Event}.Handle
+		}}
+
+	GetEvent = Function{ID: "GetEventFunction", RouteKey: "GET /v1/events/{event_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.GetEvent{Events: events(d)} }}
+	ListEvents = Function{ID: "ListEventsFunction", RouteKey: "GET /v1/events", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListEvents{Events: events(d)} }}
 
 	CreateButton = Function{ID: "CreateButtonFunction", RouteKey: "POST /projects/{project_id}/buttons", store: openDynamo,
 		route: func(d Deps) api.Route { return api.CreateButton{Projects: d.Store, Buttons: d.Store, Now: d.Now} }}
@@ -255,3 +264,5 @@ var (
 func checkouts(d Deps) api.Checkouts {
 	return api.Checkouts{Store: d.Store, Now: d.Now, PageURL: d.PageURL}
 }
+
+func events(d Deps) api.Events { return api.Events{Store: d.Store, Now: d.Now} }

@@ -125,13 +125,13 @@ func (s *ButtonStore) ArchiveButton(ctx context.Context, projectID, id string, a
 
 // CheckoutStore is a fake codex.CheckoutStore.
 type CheckoutStore struct {
-	CreateCheckoutFn func(ctx context.Context, c codex.Checkout, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error)
+	CreateCheckoutFn func(ctx context.Context, c codex.Checkout, ev codex.Event, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error)
 	GetCheckoutFn    func(ctx context.Context, projectID, id string) (codex.Checkout, error)
 	ListCheckoutsFn  func(ctx context.Context, projectID string, limit int, startingAfter string) ([]codex.Checkout, bool, error)
 }
 
-func (s *CheckoutStore) CreateCheckout(ctx context.Context, c codex.Checkout, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
-	return s.CreateCheckoutFn(ctx, c, rec)
+func (s *CheckoutStore) CreateCheckout(ctx context.Context, c codex.Checkout, ev codex.Event, rec *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+	return s.CreateCheckoutFn(ctx, c, ev, rec)
 }
 
 func (s *CheckoutStore) GetCheckout(ctx context.Context, projectID, id string) (codex.Checkout, error) {
@@ -153,14 +153,14 @@ func (s *CheckoutFinder) FindCheckout(ctx context.Context, id string) (codex.Che
 
 // CheckoutExpirer is a fake codex.CheckoutExpirer.
 type CheckoutExpirer struct {
-	ExpireCheckoutFn  func(ctx context.Context, c codex.Checkout, at time.Time) (codex.Checkout, error)
+	ExpireCheckoutFn  func(ctx context.Context, c codex.Checkout, ev codex.Event, at time.Time) (codex.Checkout, error)
 	DueCheckoutsFn    func(ctx context.Context, shard int, now time.Time, limit int, cursor string) ([]string, string, error)
 	OpenShardsFn      func() int
 	UnindexCheckoutFn func(ctx context.Context, id string) (bool, error)
 }
 
-func (s *CheckoutExpirer) ExpireCheckout(ctx context.Context, c codex.Checkout, at time.Time) (codex.Checkout, error) {
-	return s.ExpireCheckoutFn(ctx, c, at)
+func (s *CheckoutExpirer) ExpireCheckout(ctx context.Context, c codex.Checkout, ev codex.Event, at time.Time) (codex.Checkout, error) {
+	return s.ExpireCheckoutFn(ctx, c, ev, at)
 }
 
 func (s *CheckoutExpirer) DueCheckouts(ctx context.Context, shard int, now time.Time, limit int, cursor string) ([]string, string, error) {
@@ -171,4 +171,18 @@ func (s *CheckoutExpirer) OpenShards() int { return s.OpenShardsFn() }
 
 func (s *CheckoutExpirer) UnindexCheckout(ctx context.Context, id string) (bool, error) {
 	return s.UnindexCheckoutFn(ctx, id)
+}
+
+// EventStore is a fake codex.EventStore.
+type EventStore struct {
+	GetEventFn   func(ctx context.Context, projectID, id string, now time.Time) (codex.Event, error)
+	ListEventsFn func(ctx context.Context, projectID string, typ codex.EventType, limit int, startingAfter string, now time.Time) ([]codex.Event, bool, error)
+}
+
+func (s *EventStore) GetEvent(ctx context.Context, projectID, id string, now time.Time) (codex.Event, error) {
+	return s.GetEventFn(ctx, projectID, id, now)
+}
+
+func (s *EventStore) ListEvents(ctx context.Context, projectID string, typ codex.EventType, limit int, startingAfter string, now time.Time) ([]codex.Event, bool, error) {
+	return s.ListEventsFn(ctx, projectID, typ, limit, startingAfter, now)
 }
