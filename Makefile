@@ -32,7 +32,7 @@ FUNCTIONS := $(shell awk '/^  [A-Za-z0-9]+:$$/ { id = substr($$1, 1, length($$1)
 # DEV_FLAGS=-allow-non-loopback. Each HttpApi of the template gets its own port, from DEV_ADDR's upwards in
 # order of logical id. USER names the local user only when given on the command line, so that the
 # login name in the environment's USER is not picked up.
-.PHONY: dev dev-token
+.PHONY: dev dev-token dev-listen
 DEV_ADDR  ?= 127.0.0.1:3000
 DEV_FLAGS ?=
 DEV_STATE ?= $(CURDIR)/.dev
@@ -139,6 +139,9 @@ deploy-site: web-deps ## upload the dashboard to the deployed stack STACK (defau
 	  aws s3 cp .dev/site/index.html s3://$$bucket/index.html --cache-control 'no-cache' --content-type 'text/html; charset=utf-8'; \
 	  aws cloudfront create-invalidation --distribution-id $$dist --paths /index.html /config.json >/dev/null; \
 	  echo "dashboard deployed: $$url"
+dev-listen: ## receive the running make dev's webhooks here and print each, verified (PROJECT=prj_... optional)
+	@$(DEV_BUILD)
+	@$(DEV_BIN) listen -user $(DEV_USER) -state $(DEV_STATE) $(if $(PROJECT),-project $(PROJECT)) $(if $(LISTEN_ADDR),-addr $(LISTEN_ADDR))
 
 # make sam-env: sam local's --env-vars file, from the running make dev's stack.json and template.yaml
 # (docs/sam-local.md). samconfig.toml names .dev/sam-env.json. SAM_HOST is this machine's loopback

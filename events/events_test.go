@@ -30,6 +30,7 @@ import (
 	"codex/pkg/codex/codextest"
 	"codex/pkg/registry"
 	"codex/pkg/secretscan"
+	"codex/pkg/webhook"
 )
 
 // The world the events are written against: the user of the dashboard events' JWT claims, a
@@ -44,6 +45,7 @@ const (
 	buttonID   = "btn_EXAMPLEBUTTONAAAAAAAAAAAAA"
 	checkoutID = "chk_EXAMPLECHECKOUTAAAAAAAAAAA"
 	overdueID  = "chk_EXAMPLEOVERDUEAAAAAAAAAAA"
+	webhookID  = "we_EXAMPLEWEBHOOKAAAAAAAAAAAA"
 	eventID    = "evt_EXAMPLEEVENTAAAAAAAAAAAAAA"
 )
 
@@ -60,13 +62,14 @@ type store struct {
 	*codextest.CheckoutFinder
 	*codextest.CheckoutExpirer
 	*codextest.EventStore
+	*codextest.WebhookStore
 }
 
 // emptyStore has no behaviour at all: any call panics, which api.Handler answers with a 500.
 func emptyStore() store {
 	return store{&codextest.ProjectStore{}, &codextest.KeyStore{}, &codextest.KeyLookup{}, &codextest.AuditLog{},
 		&codextest.ButtonStore{}, &codextest.CheckoutStore{}, &codextest.CheckoutFinder{}, &codextest.CheckoutExpirer{},
-		&codextest.EventStore{}}
+		&codextest.EventStore{}, &codextest.WebhookStore{}}
 }
 
 // world is a store holding the world above; writes succeed and change nothing.
@@ -197,7 +200,51 @@ func world() store {
 		}
 		return nil, false, nil
 	}
+	hook := codex.WebhookEndpoint{ID: webhookID, ProjectID: projectID, URL: "https://shop.example.com/webhooks",
+		Events: []string{"checkout.completed"}, CreatedAt: now, UpdatedAt: now, Secret: []byte("sealed:" + projectID + "/" + webhookID + ":key")}
+	findHook := func(project, id string) (codex.WebhookEndpoint, error) {
+		if project == projectID && id == webhookID {
+			return hook, nil
+		}
+		return codex.WebhookEndpoint{}, codex.NotFound("webhook endpoint")
+	}
+	s.CreateWebhookFn = func(context.Context, codex.WebhookEndpoint) error { return nil }
+	s.ListWebhooksFn = func(_ context.Context, id string) ([]codex.WebhookEndpoint, error) {
+		if id == projectID {
+			return []codex.WebhookEndpoint{hook}, nil
+		}
+		return nil, nil
+	}
+	s.GetWebhookFn = func(_ context.Context, project, id string) (codex.WebhookEndpoint, error) {
+		return findHook(project, id)
+	}
+	s.UpdateWebhookFn = func(_ context.Context, project, id string, _ codex.WebhookChanges) (codex.WebhookEndpoint, error) {
+		return findHook(project, id)
+	}
+	s.DeleteWebhookFn = func(_ context.Context, project, id string) error { _, err := findHook(project, id); return err }
+	s.RotateWebhookSecretFn = func(_ context.Context, project, id string, _, _ []byte, _, _ time.Time) error {
+		_, err := findHook(project, id)
+		return err
+	}
+	s.ListWebhookAttemptsFn = func(context.Context, string, int, string) ([]codex.WebhookAttempt, string, error) {
+		return []codex.WebhookAttempt{{EndpointID: webhookID, EventID: eventID, EventType: "checkout.completed", Attempt: 1, At: now,
+			Status: 200, Outcome: codex.AttemptSucceeded}}, "", nil
+	}
+	s.GetWebhookDeliveryFn = func(_ context.Context, endpoint, id string) (codex.WebhookDelivery, error) {
+		if endpoint == webhookID && id == eventID {
+			return codex.WebhookDelivery{EndpointID: webhookID, EventID: eventID, EventType: "checkout.completed", EventJSON: "{}"}, nil
+		}
+		return codex.WebhookDelivery{}, codex.NotFound("delivery")
+	}
+	s.RecordWebhookAttemptFn = func(context.Context, codex.WebhookAttempt, codex.WebhookDelivery) error { return nil }
 	return s
+}
+
+// accepting is the receiver of the delivery function's event: it answers 200 to everything.
+type accepting struct{}
+
+func (accepting) Send(context.Context, string, map[string]string, []byte) webhook.Result {
+	return webhook.Result{Status: 200}
 }
 
 // fileName is a function's event file name: its directory under functions/, its logical id
@@ -227,7 +274,9 @@ func invoke(t *testing.T, f registry.Function, s store, payload []byte) ([]byte,
 	}
 	d := registry.Deps{Store: s, Now: func() time.Time { return now }, PageURL: "https://checkout.codex.example/c",
 		Log:        slog.New(slog.DiscardHandler),
-		GitHubKeys: secretscan.StaticKeySet(map[string]*ecdsa.PublicKey{secretscan.GitHubExample.KeyID: github})}
+		GitHubKeys: secretscan.StaticKeySet(map[string]*ecdsa.PublicKey{secretscan.GitHubExample.KeyID: github}),
+		Sealer:     codextest.Sealer{}, Poster: accepting{},
+		Queue: &codextest.Queue{SendFn: func(context.Context, webhook.Message, time.Duration) error { return nil }}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return lambda.NewHandler(f.Handler(d)).Invoke(ctx, payload)

@@ -286,6 +286,8 @@ func TestEveryOperationOverHTTP(t *testing.T) {
 	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/whoami", e2etest.Bearer("cmk_not-a-key"), ""), http.StatusForbidden)
 	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects", nil, ""), http.StatusUnauthorized)
 
+	webhooksOverHTTP(t, s)
+
 	if missing := client.Spec.Unexercised(); len(missing) > 0 {
 		t.Fatalf("operations of openapi.yaml never answered with a success over HTTP: %v", missing)
 	}

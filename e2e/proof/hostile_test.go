@@ -288,6 +288,30 @@ var hostileCorpus = []hostile{
 		Body:   `[{"token":"{key}","type":"t","url":"u"}]`, Status: 400},
 	{Name: "github/unknown key id", API: "PublicApi", Method: "POST", Path: "/public/secret-scanning/github",
 		Header: map[string]string{"Github-Public-Key-Identifier": "nope", "Github-Public-Key-Signature": "MEUCIQ=="}, Body: `[{"token":"{key}","type":"t","url":"u"}]`, Status: 400},
+
+	// ----------------------------------------------------------------- webhook endpoints
+	// make dev accepts loopback receivers (WebhookAllowLoopback), so these name other private hosts.
+	{Name: "webhook/metadata service", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://169.254.169.254/latest/meta-data/","events":["*"]}`, Status: 400},
+	{Name: "webhook/10/8 in hex", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://0xa.0.0.1/","events":["*"]}`, Status: 400},
+	{Name: "webhook/192.168/16 in decimal", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://3232235777/","events":["*"]}`, Status: 400},
+	{Name: "webhook/IPv4-mapped private", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://[::ffff:10.0.0.1]/","events":["*"]}`, Status: 400},
+	{Name: "webhook/unique local IPv6", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://[fd00::1]/","events":["*"]}`, Status: 400},
+	{Name: "webhook/http to a public host", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"http://shop.example/hooks","events":["*"]}`, Status: 400},
+	{Name: "webhook/chosen secret", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://shop.example/hooks","events":["*"],"secret":"whsec_AAAA"}`, Status: 400},
+	{Name: "webhook/unknown event type", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://shop.example/hooks","events":["charge.succeeded"]}`, Status: 400},
+	{Name: "webhook/in another's project", Method: "POST", Path: "/projects/{o.project}/webhooks", Auth: "Bearer {jwt}", Body: `{"url":"https://shop.example/hooks","events":["*"]}`, Status: 404},
+	{Name: "webhook/with the API key", Method: "POST", Path: "/projects/{project}/webhooks", Auth: "Bearer {key}", Body: `{"url":"https://shop.example/hooks","events":["*"]}`, Status: 401},
+	{Name: "webhooks/list another's", Method: "GET", Path: "/projects/{o.project}/webhooks", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "webhook/get another's through my project", Method: "GET", Path: "/projects/{project}/webhooks/{o.webhook}", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "webhook/patch to a private host", Method: "PATCH", Path: "/projects/{project}/webhooks/{webhook}", Auth: "Bearer {jwt}", Body: `{"url":"https://172.16.0.1/"}`, Status: 400},
+	{Name: "webhook/patch its secret", Method: "PATCH", Path: "/projects/{project}/webhooks/{webhook}", Auth: "Bearer {jwt}", Body: `{"secret":"whsec_AAAA"}`, Status: 400},
+	{Name: "webhook/patch another's", Method: "PATCH", Path: "/projects/{o.project}/webhooks/{o.webhook}", Auth: "Bearer {jwt}", Body: `{"disabled":true}`, Status: 404},
+	{Name: "webhook/delete another's through my project", Method: "DELETE", Path: "/projects/{project}/webhooks/{o.webhook}", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "webhook/rotate another's", Method: "POST", Path: "/projects/{o.project}/webhooks/{o.webhook}/rotate-secret", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "webhook/test another's through my project", Method: "POST", Path: "/projects/{project}/webhooks/{o.webhook}/test", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "webhook/deliveries with a forged cursor", Method: "GET", Path: "/projects/{project}/webhooks/{webhook}/deliveries?starting_after=QUFBQQ", Auth: "Bearer {jwt}", Status: 400},
+	{Name: "webhook/deliveries of another's", Method: "GET", Path: "/projects/{o.project}/webhooks/{o.webhook}/deliveries", Auth: "Bearer {jwt}", Status: 404},
+	{Name: "webhook/redeliver an event never sent", Method: "POST", Path: "/projects/{project}/webhooks/{webhook}/deliveries/evt_AAAAAAAAAAAAAAAAAAAAAAAAAA/redeliver", Auth: "Bearer {jwt}", Status: 404},
 }
 
 // hostileFixture sets up two merchants (each with a key, a checkout and a button; the first also
@@ -308,6 +332,14 @@ func hostileFixture(t *testing.T) *strings.Replacer {
 	r := client.Call(t, "", "GET", "/v1/events?limit=1", e2etest.Bearer(o.key), "")
 	e2etest.Want(t, r, http.StatusOK)
 	oEvent := e2etest.Decode[struct{ Data []struct{ ID string } }](t, r).Data[0].ID
+	hook := func(m merchant) string {
+		r := client.Call(t, "", "POST", "/projects/"+m.project+"/webhooks", e2etest.Bearer(m.token), `{"url":"https://shop.example/hooks","events":["*"]}`)
+		e2etest.Want(t, r, http.StatusCreated)
+		created := e2etest.Decode[struct{ ID, Secret string }](t, r)
+		secrets.add(created.Secret)
+		return created.ID
+	}
+	webhook, oWebhook := hook(m), hook(o)
 	_, archived := setup(m)
 	e2etest.Want(t, client.Call(t, "", "DELETE", "/projects/"+m.project+"/buttons/"+archived, e2etest.Bearer(m.token), ""), http.StatusNoContent)
 
@@ -342,6 +374,8 @@ func hostileFixture(t *testing.T) *strings.Replacer {
 		"{o.button}", oButton,
 		"{o.checkout}", oCheckout,
 		"{o.event}", oEvent,
+		"{webhook}", webhook,
+		"{o.webhook}", oWebhook,
 	)
 }
 

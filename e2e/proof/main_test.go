@@ -165,6 +165,9 @@ func (s *secretSet) add(credential string) {
 	if rest, ok := strings.CutPrefix(credential, "cmk_"); ok {
 		s.list = append(s.list, windows(rest)...)
 	}
+	if rest, ok := strings.CutPrefix(credential, "whsec_"); ok { // a webhook signing secret
+		s.list = append(s.list, windows(rest)...)
+	}
 	if parts := strings.Split(credential, "."); len(parts) == 3 {
 		s.list = append(s.list, windows(parts[2])...)
 	}

@@ -21,8 +21,11 @@ func loadTemplate(t *testing.T) *samtemplate.Template {
 	return tpl
 }
 
+// ownResource is the resource type each service's actions may name: the template's own.
+var ownResource = map[string]string{"dynamodb": samtemplate.TypeTable, "sqs": "AWS::SQS::Queue", "kms": "AWS::KMS::Key"}
+
 // TestLeastPrivilege: every function's permissions are inline statements naming exact actions on
-// this template's own tables (or their indexes). No wildcard; NotAction, NotResource, SAM policy
+// this template's own tables (or their indexes), queues and KMS keys. No wildcard; NotAction, NotResource, SAM policy
 // templates and managed policies (they grant more than one action) fail samtemplate's parse; the
 // authorizer may only GetItem on the keys table.
 func TestLeastPrivilege(t *testing.T) {
@@ -36,14 +39,24 @@ func TestLeastPrivilege(t *testing.T) {
 			if len(s.Action) == 0 || len(s.Resource) == 0 {
 				t.Errorf("%s: no action or resource", where)
 			}
+			service := ""
 			for _, a := range s.Action {
-				if strings.Contains(a, "*") || !strings.HasPrefix(a, "dynamodb:") {
-					t.Errorf("%s: action %q is a wildcard or not a DynamoDB action", where, a)
+				svc, _, _ := strings.Cut(a, ":")
+				if strings.Contains(a, "*") || ownResource[svc] == "" {
+					t.Errorf("%s: action %q is a wildcard or not a DynamoDB, SQS or KMS action", where, a)
 				}
+				if service != "" && svc != service {
+					t.Errorf("%s: actions of two services in one statement", where)
+				}
+				service = svc
 			}
 			for _, r := range s.Resource {
-				if table, _, ok := r.TableARN(); !ok || tpl.Tables[table] == nil {
-					t.Errorf("%s: resource %s is not one of this template's tables or indexes", where, r)
+				if service == "dynamodb" {
+					if table, _, ok := r.TableARN(); !ok || tpl.Tables[table] == nil {
+						t.Errorf("%s: resource %s is not one of this template's tables or indexes", where, r)
+					}
+				} else if typ := ownResource[service]; typ != "" && (!r.IsGetAtt(r.Target, "Arn") || tpl.Resources[r.Target] != typ) {
+					t.Errorf("%s: resource %s is not !GetAtt <a %s of this template>.Arn", where, r, typ)
 				}
 			}
 		}

@@ -20,6 +20,8 @@ import (
 	"codex/api/openapi"
 	"codex/infra/samtemplate"
 	"codex/pkg/registry"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestRoutesAreWired ties the three places a route lives: template.yaml (what is deployed),
@@ -49,6 +51,8 @@ func TestRoutesAreWired(t *testing.T) {
 		}
 	}
 
+	sources := eventSources(t)
+
 	// Registry against template.
 	inRegistry := map[string]registry.Function{}
 	routeOwner := map[string]string{}
@@ -67,16 +71,17 @@ func TestRoutesAreWired(t *testing.T) {
 			t.Errorf("pkg/registry entry %s (route %q) is not a function of template.yaml", f.ID, f.RouteKey)
 			continue
 		}
-		scheduled := len(tpl.Functions[f.ID].Schedules) > 0
 		switch want, routed := templateRoute[f.ID]; {
 		case f.RouteKey == "" && routed:
 			t.Errorf("pkg/registry entry %s has no route; template.yaml routes %s to it", f.ID, want)
-		case f.Scheduled() != scheduled:
-			t.Errorf("pkg/registry entry %s: scheduled %v, but template.yaml gives it Schedule events: %v", f.ID, f.Scheduled(), scheduled)
-		case f.RouteKey == "" && !authorizers[f.ID] && !scheduled:
-			t.Errorf("pkg/registry entry %s has no route, and template.yaml neither routes to it, uses it as an authorizer nor schedules it", f.ID)
-		case f.Scheduled() && (routed || authorizers[f.ID]):
-			t.Errorf("pkg/registry entry %s is scheduled; template.yaml also routes to it or uses it as an authorizer", f.ID)
+		case f.EventSource != "" && !slices.Contains(sources[f.ID], f.EventSource):
+			t.Errorf("pkg/registry entry %s is invoked by a %s event source; template.yaml gives it events %v", f.ID, f.EventSource, sources[f.ID])
+		case f.EventSource == "" && len(sources[f.ID]) > 0:
+			t.Errorf("template.yaml gives %s events %v; its pkg/registry entry names no EventSource", f.ID, sources[f.ID])
+		case f.RouteKey == "" && f.EventSource == "" && !authorizers[f.ID]:
+			t.Errorf("pkg/registry entry %s has no route, and template.yaml neither routes to it, uses it as an authorizer nor gives it an event source", f.ID)
+		case f.EventSource != "" && (routed || authorizers[f.ID]):
+			t.Errorf("pkg/registry entry %s is invoked by an event source; template.yaml also routes to it or uses it as an authorizer", f.ID)
 		case f.RouteKey != "" && !routed:
 			t.Errorf("pkg/registry routes %s to %s; template.yaml gives %s no route", f.RouteKey, f.ID, f.ID)
 		case f.RouteKey != "" && f.RouteKey != want:
@@ -149,6 +154,37 @@ func TestRoutesAreWired(t *testing.T) {
 			t.Errorf("api/openapi/openapi.yaml describes %s (%s), which template.yaml does not route", k, owner)
 		}
 	}
+}
+
+// eventSources lists the types of each function's non-HttpApi events (DynamoDB, SQS), which
+// samtemplate does not model: read from the YAML.
+func eventSources(t *testing.T) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Properties struct {
+				Events map[string]struct {
+					Type string `yaml:"Type"`
+				} `yaml:"Events"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for id, r := range doc.Resources {
+		for _, ev := range r.Properties.Events {
+			if ev.Type != "HttpApi" {
+				out[id] = append(out[id], ev.Type)
+			}
+		}
+	}
+	return out
 }
 
 // functionDir is the Makefile's function_dir: the logical id without "Function", in kebab case.

@@ -5,6 +5,7 @@
 //	dev token [-user alice] [-state .dev]                 an ID token of a local user, on stdout
 //	dev sam-env [-state .dev] [-host h] [-o file]         sam local's --env-vars file for the stack
 //	dev web [-o web/dist] [-region ... -public-origin ...] the dashboard's static files (and config.json)
+//	dev listen [-user alice] [-project prj_...] [-addr a]  print the stack's webhooks, verified
 //
 // serve refuses an -addr off loopback unless -allow-non-loopback is given, and then warns.
 package main
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"codex/infra/dashboard"
+	"codex/infra/devlisten"
 	"codex/infra/devstack"
 	"codex/infra/internal/proc"
 )
@@ -40,6 +42,8 @@ func main() {
 		err = samEnv(os.Args[2:])
 	case "web":
 		err = web(os.Args[2:])
+	case "listen":
+		err = listen(os.Args[2:])
 	default:
 		usage()
 	}
@@ -215,4 +219,29 @@ func web(args []string) error {
 	fmt.Fprintf(os.Stderr, "dev: wrote the dashboard to %s (%d files; initial JavaScript %d bytes, %d gzipped; config.json: %v)\n",
 		*out, len(site.Files), raw, gz, withConfig)
 	return nil
+}
+
+// listen registers a local receiver as a webhook endpoint of the user's project and prints what
+// it receives; see package devlisten.
+func listen(args []string) error {
+	fs := flag.NewFlagSet("listen", flag.ExitOnError)
+	user := fs.String("user", "alice", "local user whose project to listen to")
+	project := fs.String("project", "", "project id (default: the user's newest project)")
+	addr := fs.String("addr", "127.0.0.1:0", "where the receiver listens")
+	state := fs.String("state", ".dev", "state directory of the running stack")
+	_ = fs.Parse(args)
+
+	st, err := devstack.ReadState(*state)
+	if err != nil {
+		return err
+	}
+	ctx, stop := proc.InterruptContext()
+	defer stop()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	tok, err := st.Token(tctx, st.Cognito(), *user)
+	cancel()
+	if err != nil {
+		return err
+	}
+	return devlisten.Run(ctx, devlisten.Options{API: st.URL, Token: tok, Project: *project, Addr: *addr, Out: os.Stdout})
 }

@@ -52,6 +52,7 @@ func localNames(tpl *samtemplate.Template, region string, tables map[string]stri
 	for id, apiID := range apiIDs {
 		n[id] = apiID
 	}
+	addLocalParameters(n, tpl)
 	return n, apiIDs
 }
 

@@ -67,6 +67,8 @@ func TestFunctionEnvKeepsLocalEndpoint(t *testing.T) {
 		tables[id] = id
 	}
 	names, _ := localNames(tpl, "us-east-1", tables, "pool", "client")
+	addQueueNames(names, tpl, "us-east-1")
+	addKMSKeyNames(names, tpl, "us-east-1")
 	for id, fn := range tpl.Functions {
 		if _, ok := fn.Environment["AWS_ENDPOINT_URL_DYNAMODB"]; !ok {
 			t.Fatalf("%s: template.yaml no longer declares AWS_ENDPOINT_URL_DYNAMODB (sam local needs it: docs/sam-local.md)", id)

@@ -175,9 +175,13 @@ func TestRealTemplateFunctions(t *testing.T) {
 			t.Errorf("no function %s", id)
 		}
 	}
+	// DeliverWebhooksFunction sets its own Timeout (a batch of receivers, 15 s each).
+	if f := tpl.Functions["DeliverWebhooksFunction"]; f != nil && f.Timeout != 60 {
+		t.Errorf("DeliverWebhooksFunction: Timeout %d, want its own 60 over the globals' 10", f.Timeout)
+	}
 	for id, f := range tpl.Functions {
 		if f.LogicalID != id || f.Runtime != "provided.al2023" || !slices.Equal(f.Architectures, []string{"arm64"}) ||
-			f.Handler != "bootstrap" || f.LogFormat != "JSON" || f.MemorySize != 256 || f.Timeout != 10 && f.Schedules == nil {
+			f.Handler != "bootstrap" || f.LogFormat != "JSON" || f.MemorySize != 256 || f.Timeout != 10 && f.Schedules == nil && id != "DeliverWebhooksFunction" {
 			t.Errorf("%s: globals not merged: %+v", id, f)
 		}
 		if !f.Environment["KEYS_TABLE"].IsRef("KeysTable") ||

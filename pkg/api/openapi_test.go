@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"codex/api/openapi"
 	"codex/pkg/codex"
@@ -40,6 +41,28 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	wantError(t, w.dashboard("alice", "GET /projects/{project_id}/audit-log", pp, "", "cursor", "bm90IGEgY3Vyc29y"), http.StatusBadRequest, codex.CodeParameterInvalid, "cursor")
 	b := w.button("alice", project, buttonBody)
 	wantStatus(t, w.dashboard("alice", rkListButtons, pp, ""), http.StatusOK)
+
+	// Webhook endpoints.
+	hook := decodeInto[webhookView](t, w.dashboard("alice", "POST /projects/{project_id}/webhooks", pp,
+		`{"url":"https://shop.example/hooks","events":["checkout.completed"],"description":"orders"}`))
+	hp := map[string]string{"project_id": project, "webhook_id": hook.ID}
+	wantStatus(t, w.dashboard("alice", "GET /projects/{project_id}/webhooks", pp, ""), http.StatusOK)
+	wantStatus(t, w.dashboard("alice", "GET /projects/{project_id}/webhooks/{webhook_id}", hp, ""), http.StatusOK)
+	wantStatus(t, w.dashboard("alice", "PATCH /projects/{project_id}/webhooks/{webhook_id}", hp, `{"disabled":true}`), http.StatusOK)
+	wantStatus(t, w.dashboard("alice", "POST /projects/{project_id}/webhooks/{webhook_id}/rotate-secret", hp, ""), http.StatusOK)
+	wantStatus(t, w.dashboard("alice", "POST /projects/{project_id}/webhooks/{webhook_id}/test", hp, ""), http.StatusAccepted)
+	sent := codex.WebhookAttempt{EndpointID: hook.ID, EventID: "evt_1", EventType: "checkout.completed", Attempt: 1, At: w.tick(),
+		Status: 500, ResponseBody: "down", NextRetryAt: w.tick().Add(time.Minute), Outcome: codex.AttemptRetrying}
+	if err := w.store.RecordWebhookAttempt(context.Background(), sent, codex.WebhookDelivery{EndpointID: hook.ID, EventID: "evt_1",
+		EventType: "checkout.completed", EventJSON: `{"id":"evt_1"}`}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, w.dashboard("alice", "GET /projects/{project_id}/webhooks/{webhook_id}/deliveries", hp, ""), http.StatusOK)
+	wantStatus(t, w.dashboard("alice", "POST /projects/{project_id}/webhooks/{webhook_id}/deliveries/{event_id}/redeliver",
+		map[string]string{"project_id": project, "webhook_id": hook.ID, "event_id": "evt_1"}, ""), http.StatusAccepted)
+	wantError(t, w.dashboard("alice", "POST /projects/{project_id}/webhooks", pp, `{"url":"https://169.254.169.254/","events":["*"]}`),
+		http.StatusBadRequest, codex.CodeParameterInvalid, "url")
+	wantStatus(t, w.dashboard("alice", "DELETE /projects/{project_id}/webhooks/{webhook_id}", hp, ""), http.StatusNoContent)
 
 	// Merchant API.
 	wantStatus(t, w.merchant(project, "GET /v1/whoami", nil, nil, ""), http.StatusOK)

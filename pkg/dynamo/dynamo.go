@@ -13,6 +13,7 @@
 //	            PROJECT#<id>  IDEMPOTENCY#<key>     an Idempotency-Key's stored response, with a ttl
 //	            PROJECT#<id>  BUTTON#<button id>    a buy button; archived ones stay (see buttons.go)
 //	            EVENT#<id>    EVENT                 an event, written with its change; GSI1 and GSI2 list a project's (see events.go)
+//	            PROJECT#<id>  WEBHOOK#<id>          a webhook endpoint; its deliveries (see webhooks.go)
 package dynamo
 
 import (
@@ -38,6 +39,7 @@ type API interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)

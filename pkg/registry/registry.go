@@ -24,7 +24,10 @@ import (
 	"codex/pkg/codex"
 	"codex/pkg/dynamo"
 	"codex/pkg/expiry"
+	"codex/pkg/kmsseal"
 	"codex/pkg/secretscan"
+	"codex/pkg/sqsqueue"
+	"codex/pkg/webhook"
 )
 
 // Store is every storage interface a handler uses. *dynamo.Store implements it.
@@ -38,6 +41,7 @@ type Store interface {
 	codex.CheckoutFinder
 	codex.CheckoutExpirer
 	codex.EventStore
+	codex.WebhookStore
 }
 
 // Deps are what handlers are built from. Main builds only those its function needs, once per
@@ -50,14 +54,26 @@ type Deps struct {
 	// GitHubKeys verifies GitHub's secret scanning reports against the public keys published at
 	// GITHUB_SECRET_SCANNING_KEYS_URL.
 	GitHubKeys api.SignatureVerifier
+
+	// Sealer seals webhook signing keys (KMS, WEBHOOK_KEY_ID); Queue is the webhook queue (SQS,
+	// WEBHOOK_QUEUE_URL); Poster sends deliveries. AllowLoopback is WEBHOOK_ALLOW_LOOPBACK=true,
+	// which only make dev sets (the WebhookAllowLoopback parameter).
+	Sealer        codex.Sealer
+	Queue         webhook.Queue
+	Poster        webhook.Poster
+	AllowLoopback bool
 }
 
 // Function is one function of template.yaml.
 type Function struct {
 	// ID is the function's logical id in template.yaml.
 	ID string
-	// RouteKey is its HttpApi event, "METHOD /path"; empty for the authorizer.
+	// RouteKey is its HttpApi event, "METHOD /path"; empty for the authorizer and the event
+	// source functions.
 	RouteKey string
+	// EventSource is the type of the event that invokes a function without a route: "DynamoDB"
+	// (a table's stream), "SQS" or "Schedule".
+	EventSource string
 
 	// store opens the function's store; nil when it needs none. A field rather than a flag so
 	// that only the bootstraps that use DynamoDB link the SDK.
@@ -66,11 +82,13 @@ type Function struct {
 	pageURL bool
 	// githubKeys says the function reads GITHUB_SECRET_SCANNING_KEYS_URL.
 	githubKeys bool
-	// route builds an HTTP route; authorize builds the authorizer's handler; scheduled builds the
-	// handler of a function its Schedule events invoke. One of them is set.
+	// sealer, queue, poster and loopback say which webhook dependencies Start builds.
+	sealer, queue, poster, loopback bool
+	// route builds an HTTP route; authorize builds the authorizer's handler; handle builds the
+	// handler of a function its EventSource invokes. One of them is set.
 	route     func(Deps) api.Route
 	authorize func(Deps) any
-	scheduled func(Deps) any
+	handle    func(Deps) any
 }
 
 // NeedsStore reports whether the function uses DynamoDB.
@@ -84,7 +102,7 @@ func (f Function) NeedsGitHubKeys() bool { return f.githubKeys }
 
 // Scheduled reports whether the function is invoked by Schedule events rather than a route or as
 // an authorizer.
-func (f Function) Scheduled() bool { return f.scheduled != nil }
+func (f Function) Scheduled() bool { return f.EventSource == "Schedule" }
 
 // Route returns the function's route handler over d; nil for the authorizer and scheduled functions.
 func (f Function) Route(d Deps) api.Route {
@@ -99,8 +117,8 @@ func (f Function) Handler(d Deps) any {
 	if f.authorize != nil {
 		return f.authorize(d)
 	}
-	if f.scheduled != nil {
-		return f.scheduled(d)
+	if f.handle != nil {
+		return f.handle(d)
 	}
 	return api.Handler(d.Log, f.route(d))
 }
@@ -129,6 +147,24 @@ func (f Function) Start(ctx context.Context, log *slog.Logger) (Deps, error) {
 			return Deps{}, err
 		}
 		d.Store = s
+	}
+	d.AllowLoopback = f.loopback && os.Getenv("WEBHOOK_ALLOW_LOOPBACK") == "true"
+	if f.sealer {
+		s, err := kmsseal.Open()
+		if err != nil {
+			return Deps{}, err
+		}
+		d.Sealer = s
+	}
+	if f.queue {
+		q, err := sqsqueue.Open()
+		if err != nil {
+			return Deps{}, err
+		}
+		d.Queue = q
+	}
+	if f.poster {
+		d.Poster = webhook.NewSender(webhook.SenderOptions{AllowLoopback: d.AllowLoopback})
 	}
 	return d, nil
 }
@@ -168,6 +204,9 @@ func All() []Function {
 		ListProjectCheckouts,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
 		GithubSecretScanning,
+		CreateWebhook, ListWebhooks, GetWebhook, UpdateWebhook, DeleteWebhook,
+		RotateWebhookSecret, TestWebhook, ListWebhookDeliveries, RedeliverWebhook,
+		FanoutEvents, DeliverWebhooks,
 	}
 }
 
@@ -225,8 +264,8 @@ var (
 		route: func(d Deps) api.Route { return api.ListCheckouts{Checkouts: checkouts(d)} }}
 	ExpireCheckout = Function{ID: "ExpireCheckoutFunction", RouteKey: "POST /v1/checkouts/{checkout_id}/expire", store: openDynamo, pageURL: true,
 		route: func(d Deps) api.Route { return api.ExpireCheckout{Checkouts: checkouts(d), Expirer: d.Store} }}
-	SweepCheckouts = Function{ID: "SweepCheckoutsFunction", store: openDynamo, pageURL: true,
-		scheduled: func(d Deps) any {
+	SweepCheckouts = Function{ID: "SweepCheckoutsFunction", EventSource: "Schedule", store: openDynamo, pageURL: true,
+		handle: func(d Deps) any {
 			return expiry.Sweeper{Store: d.Store, Now: d.Now, Log: d.Log, Event: api.Checkouts{PageURL: d.PageURL}.Event}.Handle
 		}}
 
@@ -260,6 +299,39 @@ var (
 			return api.GitHubSecretScanning{Verifier: d.GitHubKeys, Keys: d.Store, Now: d.Now}
 		}}
 )
+
+// Webhook endpoints (dashboard) and the delivery pipeline (event sources).
+var (
+	CreateWebhook = Function{ID: "CreateWebhookFunction", RouteKey: "POST /projects/{project_id}/webhooks", store: openDynamo, sealer: true, loopback: true,
+		route: func(d Deps) api.Route { return api.CreateWebhook{Webhooks: webhooks(d)} }}
+	ListWebhooks = Function{ID: "ListWebhooksFunction", RouteKey: "GET /projects/{project_id}/webhooks", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListWebhooks{Webhooks: webhooks(d)} }}
+	GetWebhook = Function{ID: "GetWebhookFunction", RouteKey: "GET /projects/{project_id}/webhooks/{webhook_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.GetWebhook{Webhooks: webhooks(d)} }}
+	UpdateWebhook = Function{ID: "UpdateWebhookFunction", RouteKey: "PATCH /projects/{project_id}/webhooks/{webhook_id}", store: openDynamo, loopback: true,
+		route: func(d Deps) api.Route { return api.UpdateWebhook{Webhooks: webhooks(d)} }}
+	DeleteWebhook = Function{ID: "DeleteWebhookFunction", RouteKey: "DELETE /projects/{project_id}/webhooks/{webhook_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.DeleteWebhook{Webhooks: webhooks(d)} }}
+	RotateWebhookSecret = Function{ID: "RotateWebhookSecretFunction", RouteKey: "POST /projects/{project_id}/webhooks/{webhook_id}/rotate-secret", store: openDynamo, sealer: true,
+		route: func(d Deps) api.Route { return api.RotateWebhookSecret{Webhooks: webhooks(d)} }}
+	TestWebhook = Function{ID: "TestWebhookFunction", RouteKey: "POST /projects/{project_id}/webhooks/{webhook_id}/test", store: openDynamo, queue: true,
+		route: func(d Deps) api.Route { return api.TestWebhook{Webhooks: webhooks(d)} }}
+	ListWebhookDeliveries = Function{ID: "ListWebhookDeliveriesFunction", RouteKey: "GET /projects/{project_id}/webhooks/{webhook_id}/deliveries", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListWebhookDeliveries{Webhooks: webhooks(d)} }}
+	RedeliverWebhook = Function{ID: "RedeliverWebhookFunction", RouteKey: "POST /projects/{project_id}/webhooks/{webhook_id}/deliveries/{event_id}/redeliver", store: openDynamo, queue: true,
+		route: func(d Deps) api.Route { return api.RedeliverWebhook{Webhooks: webhooks(d)} }}
+
+	FanoutEvents = Function{ID: "FanoutEventsFunction", EventSource: "DynamoDB", store: openDynamo, queue: true,
+		handle: func(d Deps) any { return webhook.Fanout{Endpoints: d.Store, Queue: d.Queue, Log: d.Log}.Handle }}
+	DeliverWebhooks = Function{ID: "DeliverWebhooksFunction", EventSource: "SQS", store: openDynamo, sealer: true, queue: true, poster: true, loopback: true,
+		handle: func(d Deps) any {
+			return webhook.Deliver{Store: d.Store, Sealer: d.Sealer, Queue: d.Queue, Poster: d.Poster, Now: d.Now, Log: d.Log}.Handle
+		}}
+)
+
+func webhooks(d Deps) api.Webhooks {
+	return api.Webhooks{Projects: d.Store, Store: d.Store, Sealer: d.Sealer, Queue: d.Queue, Now: d.Now, AllowLoopback: d.AllowLoopback}
+}
 
 func checkouts(d Deps) api.Checkouts {
 	return api.Checkouts{Store: d.Store, Now: d.Now, PageURL: d.PageURL}

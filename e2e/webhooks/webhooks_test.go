@@ -1,0 +1,215 @@
+// Package webhooks is the end-to-end test of webhook delivery: the whole local stack (devstack,
+// as `make dev` runs it, with the template's DynamoDB-stream and SQS event sources run as Lambda's
+// event source mappings do) and a receiver on loopback (make dev sets WebhookAllowLoopback). A
+// checkout's change goes through the table's stream, FanoutEventsFunction, the webhook queue and
+// DeliverWebhooksFunction to the receiver, which verifies every request with the official
+// Standard Webhooks library.
+package webhooks
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"codex/e2e/e2etest"
+)
+
+var client = &e2etest.Client{}
+
+func TestMain(m *testing.M) {
+	e2etest.Suite{Name: "webhooks", Client: client, OpenAPI: true}.Main(m)
+}
+
+func call(t *testing.T, method, path string, header http.Header, body string) e2etest.Response {
+	t.Helper()
+	return client.Call(t, "HttpApi", method, path, header, body)
+}
+
+// receiver answers each request with the next status of its script (the last one repeats) and
+// keeps what it got, verified with the official library once its secret is known.
+type receiver struct {
+	url    string
+	mu     sync.Mutex
+	secret string
+	script []int
+	got    []delivery
+}
+
+type delivery struct {
+	id, body string
+	verified bool
+	status   int
+}
+
+func newReceiver(t *testing.T, script ...int) *receiver {
+	r := &receiver{script: script}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		wh, err := standardwebhooks.NewWebhook(r.secret)
+		ok := err == nil && wh.Verify(body, req.Header) == nil
+		status := r.script[min(len(r.got), len(r.script)-1)]
+		r.got = append(r.got, delivery{req.Header.Get("webhook-id"), string(body), ok, status})
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL + "/hooks"
+	return r
+}
+
+func (r *receiver) deliveries() []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// await polls until cond holds or the time is up.
+func await(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(within); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("after %v: %s", within, what)
+		}
+	}
+}
+
+type shop struct{ token, project, key string }
+
+func newShop(t *testing.T, user string) shop {
+	t.Helper()
+	s := shop{token: client.Token(t, user)}
+	r := call(t, "POST", "/projects", e2etest.Bearer(s.token), `{"name":"Shop of `+user+`"}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	s.project = e2etest.Decode[struct{ ID string }](t, r).ID
+	r = call(t, "POST", "/projects/"+s.project+"/keys", e2etest.Bearer(s.token), `{"name":"server"}`)
+	e2etest.Want(t, r, http.StatusCreated)
+	s.key = e2etest.Decode[struct{ Key string }](t, r).Key
+	return s
+}
+
+// endpoint registers r for events and returns its path.
+func (s shop) endpoint(t *testing.T, r *receiver, events string) string {
+	t.Helper()
+	resp := call(t, "POST", "/projects/"+s.project+"/webhooks", e2etest.Bearer(s.token), fmt.Sprintf(`{"url":%q,"events":%s}`, r.url, events))
+	e2etest.Want(t, resp, http.StatusCreated)
+	created := e2etest.Decode[struct{ ID, Secret string }](t, resp)
+	r.mu.Lock()
+	r.secret = created.Secret
+	r.mu.Unlock()
+	return "/projects/" + s.project + "/webhooks/" + created.ID
+}
+
+const checkoutBody = `{"line_items":[{"name":"Tea","unit_amount":450,"quantity":2}],"currency":"usd",` +
+	`"success_url":"https://shop.example/ok","cancel_url":"https://shop.example/cart"}`
+
+// TestCheckoutCreatedReachesTheReceiver: the event of a new checkout arrives once the receiver,
+// down at first (500), answers 200: each request verified, all with the event's id, the body
+// byte for byte what GET /v1/events/{id} returns. The deliveries list shows both attempts.
+func TestCheckoutCreatedReachesTheReceiver(t *testing.T) {
+	s := newShop(t, "e2e-hooks")
+	recv := newReceiver(t, 500, 200)
+	hook := s.endpoint(t, recv, `["checkout.created"]`)
+
+	r := call(t, "POST", "/v1/checkouts", e2etest.Bearer(s.key), checkoutBody)
+	e2etest.Want(t, r, http.StatusCreated)
+	checkout := e2etest.Decode[struct{ ID string }](t, r).ID
+	// The first retry waits 5 s (the schedule's first step, with jitter).
+	await(t, 40*time.Second, "the event did not arrive after a 500 and a retry", func() bool { return len(recv.deliveries()) >= 2 })
+
+	got := recv.deliveries()
+	r = call(t, "GET", "/v1/events/"+got[0].id, e2etest.Bearer(s.key), "")
+	e2etest.Want(t, r, http.StatusOK)
+	for _, d := range got {
+		if !d.verified || d.id != got[0].id || d.body != string(r.Body) {
+			t.Errorf("delivery %+v: want verified, webhook-id %s, the body of GET /v1/events/{id}:\n%s", d, got[0].id, r.Body)
+		}
+	}
+	ev := e2etest.Decode[struct {
+		Type string
+		Data struct{ Object struct{ ID string } }
+	}](t, r)
+	if ev.Type != "checkout.created" || ev.Data.Object.ID != checkout {
+		t.Errorf("event %+v, want checkout.created of %s", ev, checkout)
+	}
+
+	var page struct {
+		Data []struct {
+			EventID        string `json:"event_id"`
+			Attempt        int
+			Outcome        string
+			ResponseStatus *int `json:"response_status"`
+		}
+	}
+	await(t, 10*time.Second, "the deliveries list lacks the success", func() bool {
+		page = e2etest.Decode[struct {
+			Data []struct {
+				EventID        string `json:"event_id"`
+				Attempt        int
+				Outcome        string
+				ResponseStatus *int `json:"response_status"`
+			}
+		}](t, call(t, "GET", hook+"/deliveries", e2etest.Bearer(s.token), ""))
+		return len(page.Data) == 2
+	})
+	if a, b := page.Data[0], page.Data[1]; a.Attempt != 2 || a.Outcome != "succeeded" || b.Attempt != 1 || b.Outcome != "retrying" ||
+		b.ResponseStatus == nil || *b.ResponseStatus != 500 {
+		t.Errorf("deliveries %+v", page.Data)
+	}
+
+	// Redelivery: the same event, the same id, once more.
+	e2etest.Want(t, call(t, "POST", hook+"/deliveries/"+got[0].id+"/redeliver", e2etest.Bearer(s.token), ""), http.StatusAccepted)
+	await(t, 20*time.Second, "the redelivery did not arrive", func() bool { return len(recv.deliveries()) == 3 })
+	if d := recv.deliveries()[2]; d.id != got[0].id || !d.verified || d.body != string(r.Body) {
+		t.Errorf("redelivery %+v", d)
+	}
+}
+
+// TestPingAndGone: the test route's ping reaches only its endpoint; a receiver answering 410
+// Gone to a real event gets the endpoint disabled, and the dashboard API says why.
+func TestPingAndGone(t *testing.T) {
+	s := newShop(t, "e2e-gone")
+	gone := newReceiver(t, 410)
+	hook := s.endpoint(t, gone, `["*"]`)
+	other := newReceiver(t, 200)
+	s.endpoint(t, other, `["checkout.completed"]`)
+
+	e2etest.Want(t, call(t, "POST", hook+"/test", e2etest.Bearer(s.token), ""), http.StatusAccepted)
+	await(t, 20*time.Second, "the ping did not arrive", func() bool { return len(gone.deliveries()) == 1 })
+	if d := gone.deliveries()[0]; !d.verified {
+		t.Errorf("ping %+v", d)
+	}
+	// A ping answered 410 does not disable: only real traffic says whether an endpoint works.
+	if e := e2etest.Decode[struct{ Disabled bool }](t, call(t, "GET", hook, e2etest.Bearer(s.token), "")); e.Disabled {
+		t.Fatal("a test event disabled the endpoint")
+	}
+
+	e2etest.Want(t, call(t, "POST", "/v1/checkouts", e2etest.Bearer(s.key), checkoutBody), http.StatusCreated)
+	var e struct {
+		Disabled       bool
+		DisabledReason *string `json:"disabled_reason"`
+	}
+	await(t, 30*time.Second, "the endpoint was not disabled after a 410", func() bool {
+		e = e2etest.Decode[struct {
+			Disabled       bool
+			DisabledReason *string `json:"disabled_reason"`
+		}](t, call(t, "GET", hook, e2etest.Bearer(s.token), ""))
+		return e.Disabled
+	})
+	if e.DisabledReason == nil || *e.DisabledReason != "the endpoint answered 410 Gone" {
+		t.Errorf("disabled_reason %v", e.DisabledReason)
+	}
+	if n := len(gone.deliveries()); n != 2 {
+		t.Errorf("the 410 receiver got %d requests, want the ping and one event", n)
+	}
+	if n := len(other.deliveries()); n != 0 {
+		t.Errorf("an endpoint subscribed to checkout.completed only got %d requests", n)
+	}
+}

@@ -1,0 +1,6 @@
+// Command delete-webhook is DeleteWebhookFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.DeleteWebhook) }

@@ -1,0 +1,6 @@
+// Command deliver-webhooks is DeliverWebhooksFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.DeliverWebhooks) }

@@ -1,0 +1,6 @@
+// Command fanout-events is FanoutEventsFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.FanoutEvents) }

@@ -1,0 +1,6 @@
+// Command list-webhook-deliveries is ListWebhookDeliveriesFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.ListWebhookDeliveries) }

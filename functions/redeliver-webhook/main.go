@@ -1,0 +1,6 @@
+// Command redeliver-webhook is RedeliverWebhookFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.RedeliverWebhook) }

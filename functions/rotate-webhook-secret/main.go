@@ -1,0 +1,6 @@
+// Command rotate-webhook-secret is RotateWebhookSecretFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.RotateWebhookSecret) }

@@ -1,0 +1,6 @@
+// Command test-webhook is TestWebhookFunction of template.yaml; see codex/pkg/registry.
+package main
+
+import "codex/pkg/registry"
+
+func main() { registry.Main(registry.TestWebhook) }
