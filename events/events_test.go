@@ -63,13 +63,15 @@ type store struct {
 	*codextest.CheckoutExpirer
 	*codextest.EventStore
 	*codextest.WebhookStore
+	*codextest.ProjectFinder
+	*codextest.PaymentStore
 }
 
 // emptyStore has no behaviour at all: any call panics, which api.Handler answers with a 500.
 func emptyStore() store {
 	return store{&codextest.ProjectStore{}, &codextest.KeyStore{}, &codextest.KeyLookup{}, &codextest.AuditLog{},
 		&codextest.ButtonStore{}, &codextest.CheckoutStore{}, &codextest.CheckoutFinder{}, &codextest.CheckoutExpirer{},
-		&codextest.EventStore{}, &codextest.WebhookStore{}}
+		&codextest.EventStore{}, &codextest.WebhookStore{}, &codextest.ProjectFinder{}, &codextest.PaymentStore{}}
 }
 
 // world is a store holding the world above; writes succeed and change nothing.
@@ -154,6 +156,20 @@ func world() store {
 	s.CreateCheckoutFn = func(context.Context, codex.Checkout, codex.Event, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
 		return nil, nil
 	}
+	s.FindProjectFn = func(_ context.Context, id string) (codex.Project, error) {
+		if id == projectID {
+			return project, nil
+		}
+		return codex.Project{}, codex.NotFound("project")
+	}
+	s.ClaimPaymentFn = func(_ context.Context, id, _ string, _, _ time.Time) (codex.Checkout, error) {
+		if id == checkoutID {
+			return checkout, nil
+		}
+		return codex.Checkout{}, codex.NotFound("checkout")
+	}
+	s.CompletePaymentFn = func(context.Context, string, string, codex.Completion, codex.Event) error { return nil }
+	s.FailPaymentFn = func(context.Context, string, string, codex.PaymentError, time.Time, codex.Event) error { return nil }
 	s.GetCheckoutFn = func(_ context.Context, project, id string) (codex.Checkout, error) {
 		if project == projectID && id == checkoutID {
 			return checkout, nil

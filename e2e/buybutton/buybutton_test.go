@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -278,7 +279,20 @@ func TestEveryOperationOverHTTP(t *testing.T) {
 	e2etest.Want(t, client.Call(t, publicAPI, "GET", s.buttonPath(), nil, ""), http.StatusOK)
 	r = client.Call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", nil, "")
 	e2etest.Want(t, r, http.StatusCreated)
-	e2etest.Want(t, client.Call(t, publicAPI, "GET", "/public/checkouts/"+e2etest.Decode[map[string]any](t, r)["id"].(string), nil, ""), http.StatusOK)
+	bought := e2etest.Decode[map[string]any](t, r)
+	e2etest.Want(t, client.Call(t, publicAPI, "GET", "/public/checkouts/"+bought["id"].(string), nil, ""), http.StatusOK)
+	// The checkout's url is the hosted page this stack serves: open it, and pay.
+	page, ok := strings.CutPrefix(bought["url"].(string), client.Stack.APIs[publicAPI])
+	if !ok || page != "/c/"+bought["id"].(string) {
+		t.Fatalf("checkout url %v is not this stack's hosted page", bought["url"])
+	}
+	e2etest.Want(t, client.Call(t, publicAPI, "GET", page, nil, ""), http.StatusOK)
+	form := url.Values{"email": {"b@example.com"}, "card_number": {"4242 4242 4242 4242"}, "card_expiry": {"12/40"}, "card_cvc": {"123"}}
+	paid := client.Call(t, publicAPI, "POST", page+"/pay", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form.Encode())
+	e2etest.Want(t, paid, http.StatusSeeOther)
+	if loc := paid.Header.Get("Location"); loc != "https://shop.example/thanks" {
+		t.Errorf("paid: Location %q", loc)
+	}
 	e2etest.Want(t, client.Call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/buttons/"+s.button, e2etest.Bearer(s.token), ""), http.StatusNoContent)
 
 	// Refusals by the gateway itself are in the document too.

@@ -9,7 +9,7 @@ import (
 	"codex/infra/dynamoproxy"
 )
 
-// TestDynamoDBCallsPerRequest pins the DynamoDB calls each request of the three routes `make bench`
+// TestDynamoDBCallsPerRequest pins the DynamoDB calls each request of the four routes `make bench`
 // measures makes, authorizer included, as the proxy sees them: the bench's floor and capacity are
 // those calls made directly, so a route that makes one more (or one fewer) must fail here, not
 // only in the bench. Each route is called twice, so a first request of a fresh function and a warm
@@ -46,6 +46,11 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 			path:   func() string { return "/public/projects/" + m.project + "/buttons/" + button },
 			status: http.StatusOK,
 			want:   []string{"GetItem AppTable"},
+		},
+		{
+			name: "GET /c/{id}", api: "PublicApi", method: "GET", path: func() string { return "/c/" + checkout },
+			status: http.StatusOK,
+			want:   []string{"GetItem AppTable", "GetItem AppTable"}, // the checkout, then its project
 		},
 	} {
 		for i := range 2 {

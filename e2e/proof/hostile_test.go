@@ -312,10 +312,38 @@ var hostileCorpus = []hostile{
 	{Name: "webhook/deliveries with a forged cursor", Method: "GET", Path: "/projects/{project}/webhooks/{webhook}/deliveries?starting_after=QUFBQQ", Auth: "Bearer {jwt}", Status: 400},
 	{Name: "webhook/deliveries of another's", Method: "GET", Path: "/projects/{o.project}/webhooks/{o.webhook}/deliveries", Auth: "Bearer {jwt}", Status: 404},
 	{Name: "webhook/redeliver an event never sent", Method: "POST", Path: "/projects/{project}/webhooks/{webhook}/deliveries/evt_AAAAAAAAAAAAAAAAAAAAAAAAAA/redeliver", Auth: "Bearer {jwt}", Status: 404},
+	// ----------------------------------------------------------------- the hosted checkout page
+	{Name: "page/unknown checkout", API: "PublicApi", Method: "GET", Path: "/c/{checkout.unknown}", Status: 404},
+	{Name: "page/lower-case id", API: "PublicApi", Method: "GET", Path: "/c/{checkout.lower}", Status: 404},
+	{Name: "page/a traversal", API: "PublicApi", Method: "GET", Path: "/c/..%2F..%2Fv1%2Fwhoami", Status: 404},
+	{Name: "page/a 4 KB id", API: "PublicApi", Method: "GET", Path: "/c/" + longID, Status: 404},
+	{Name: "page/a NUL id", API: "PublicApi", Method: "GET", Path: "/c/chk_%00", Status: 404},
+	{Name: "page/page on the merchant API", Method: "GET", Path: "/c/{checkout}", Status: 404},
+	{Name: "pay/unknown checkout", API: "PublicApi", Method: "POST", Path: "/c/{checkout.unknown}/pay", Header: form, Body: payForm("4242 4242 4242 4242"), Status: 404},
+	{Name: "pay/a paid checkout", API: "PublicApi", Method: "POST", Path: "/c/{paid}/pay", Header: form, Body: payForm("4242 4242 4242 4242"), Status: 409},
+	{Name: "pay/a paid checkout with a declined card", API: "PublicApi", Method: "POST", Path: "/c/{paid}/pay", Header: form, Body: payForm("4000 0000 0000 0002"), Status: 409},
+	{Name: "pay/a number failing the Luhn check", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: payForm("4242 4242 4242 4241"), Status: 400},
+	{Name: "pay/letters in the number", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: payForm("4242 4242 4242 424x"), Status: 400},
+	{Name: "pay/a past expiry", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: strings.Replace(payForm("4242424242424242"), "12%2F40", "01%2F20", 1), Status: 400},
+	{Name: "pay/month 13", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: strings.Replace(payForm("4242424242424242"), "12%2F40", "13%2F40", 1), Status: 400},
+	{Name: "pay/a 2-digit CVC", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: strings.Replace(payForm("4242424242424242"), "card_cvc=123", "card_cvc=12", 1), Status: 400},
+	{Name: "pay/no email", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: strings.Replace(payForm("4242424242424242"), "buyer%40example.com", "", 1), Status: 400},
+	{Name: "pay/an email with a NUL", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: strings.Replace(payForm("4242424242424242"), "buyer%40", "bu%00yer%40", 1), Status: 400},
+	{Name: "pay/an unknown field", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: payForm("4242424242424242") + "&amount=1", Status: 400},
+	{Name: "pay/a field twice", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: payForm("4242424242424242") + "&card_cvc=456", Status: 400},
+	{Name: "pay/a bad escape", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: payForm("4242424242424242") + "&email=%zz", Status: 400},
+	{Name: "pay/JSON", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Body: `{"card_number":"4242424242424242"}`, Status: 415},
+	{Name: "pay/no content type", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: map[string]string{"Content-Type": "-"}, Body: payForm("4242424242424242"), Status: 415},
+	{Name: "pay/form over 4 KiB", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Body: payForm("4242424242424242") + "&x=" + strings.Repeat("a", 4*kib), Status: 413},
+	{Name: "pay/body over 10 MB", API: "PublicApi", Method: "POST", Path: "/c/{checkout}/pay", Header: form, Large: big("email", 10*mib+1), Status: 413},
+	{Name: "pay/GET is no route", API: "PublicApi", Method: "GET", Path: "/c/{checkout}/pay", Status: 404},
 }
 
+// form is the header of the hosted page's form.
+var form = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+
 // hostileFixture sets up two merchants (each with a key, a checkout and a button; the first also
-// an archived button) and returns the placeholders of the corpus.
+// an archived button and a paid checkout) and returns the placeholders of the corpus.
 func hostileFixture(t *testing.T) *strings.Replacer {
 	t.Helper()
 	m, o := newMerchant(t, "hostile"), newMerchant(t, "hostile-other")
@@ -340,7 +368,9 @@ func hostileFixture(t *testing.T) *strings.Replacer {
 		return created.ID
 	}
 	webhook, oWebhook := hook(m), hook(o)
-	_, archived := setup(m)
+	paid, archived := setup(m)
+	pay := client.Call(t, "PublicApi", "POST", "/c/"+paid+"/pay", http.Header{"Content-Type": {form["Content-Type"]}}, payForm("4242 4242 4242 4242"))
+	e2etest.Want(t, pay, http.StatusSeeOther)
 	e2etest.Want(t, client.Call(t, "", "DELETE", "/projects/"+m.project+"/buttons/"+archived, e2etest.Bearer(m.token), ""), http.StatusNoContent)
 
 	jwt, oJWT := strings.Split(m.token, "."), strings.Split(o.token, ".")
@@ -367,6 +397,7 @@ func hostileFixture(t *testing.T) *strings.Replacer {
 		"{button}", button,
 		"{archived}", archived,
 		"{checkout}", checkout,
+		"{paid}", paid,
 		"{checkout.lower}", strings.ToLower(checkout),
 		"{checkout.unknown}", "chk_AAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"{o.project}", o.project,
@@ -429,8 +460,10 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("the envelope's request_id %q is not the request's (%q)", env.RequestID, resp.Header.Get("Apigw-Requestid"))
 			case kind == "gateway" && message != http.StatusText(resp.Status):
 				t.Errorf("the gateway's message %q does not go with %d", message, resp.Status)
+			case kind == "page" && !strings.HasPrefix(c.Path, "/c/"):
+				t.Errorf("%d is a page, which only the hosted checkout page answers", resp.Status)
 			case kind == "":
-				t.Errorf("%d is neither the error envelope nor the gateway's message: %.300s", resp.Status, resp.Body)
+				t.Errorf("%d is neither the error envelope, the gateway's message nor a page: %.300s", resp.Status, resp.Body)
 			}
 			byKind[kind]++
 		})
@@ -439,8 +472,8 @@ func TestHostileInput(t *testing.T) {
 	if d := before.diff(after); d != "" {
 		t.Errorf("the corpus changed the tables:\n%s", d)
 	}
-	t.Logf("%d hostile requests: %d answered by the functions in the envelope, %d by the gateway; %d items unchanged",
-		len(hostileCorpus), byKind["envelope"], byKind["gateway"], before.size())
+	t.Logf("%d hostile requests: %d answered by the functions in the envelope, %d with a page, %d by the gateway; %d items unchanged",
+		len(hostileCorpus), byKind["envelope"], byKind["page"], byKind["gateway"], before.size())
 }
 
 // wantEveryRoute checks that the corpus sends at least one request to every route of the template.

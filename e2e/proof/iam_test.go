@@ -32,7 +32,8 @@ import (
 // does not need, fails here.
 //
 // The requests take every path that makes a call of its own: idempotent create and its replay,
-// list with starting_after, the key delete, the button archive, the authorizer's lookup.
+// list with starting_after, the key delete, the button archive, the authorizer's lookup, a
+// declined payment, a paid one and a payment of a paid checkout.
 func TestIAMMatchesCalls(t *testing.T) {
 	tpl, err := samtemplate.Load("../../template.yaml")
 	if err != nil {
@@ -106,6 +107,12 @@ func TestIAMMatchesCalls(t *testing.T) {
 	do("PublicGetCheckoutFunction", "PublicApi", "GET", "/public/checkouts/"+bought, nil, "", http.StatusOK)
 	do("ListProjectCheckoutsFunction", "", "GET", p+"/checkouts?limit=1&starting_after="+checkout, jwt, "", http.StatusOK)
 	webhookCalls(t, m, do, exercised)
+	page := "/c/" + bought
+	do("CheckoutPageFunction", "PublicApi", "GET", page, nil, "", http.StatusOK)
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	do("PayCheckoutFunction", "PublicApi", "POST", page+"/pay", form, payForm("4000 0000 0000 9995"), http.StatusPaymentRequired)
+	do("PayCheckoutFunction", "PublicApi", "POST", page+"/pay", form, payForm("4242 4242 4242 4242"), http.StatusSeeOther)
+	do("PayCheckoutFunction", "PublicApi", "POST", page+"/pay", form, payForm("4242 4242 4242 4242"), http.StatusConflict)
 	calls := proxy.StopRecording()
 	if t.Failed() {
 		return // a request that failed took another path than the one it is here for

@@ -31,7 +31,9 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +44,7 @@ import (
 	"codex/infra/devstack"
 	"codex/infra/dynamoproxy"
 	"codex/infra/samtemplate"
+	"codex/pkg/payment"
 )
 
 var (
@@ -192,11 +195,65 @@ func (s *secretSet) count() int {
 	return s.credentials
 }
 
-// secretsInLogs lists the log lines that contain a registered credential.
+// secretsInLogs lists the log lines that contain a registered credential or a card number.
 func secretsInLogs() []string {
 	secrets.mu.Lock()
 	defer secrets.mu.Unlock()
-	return secretsIn(logs.String(), secrets.list)
+	text := logs.String()
+	return append(secretsIn(text, secrets.list), cardNumbersIn(text)...)
+}
+
+// digitRun is a run of digits, single spaces, dashes or pluses (a space in a form body) between
+// them allowed, as card numbers are typed (4242 4242 4242 4242, 4242-4242-...).
+var digitRun = regexp.MustCompile(`[0-9](?:[ +-]?[0-9])*`)
+
+// cardNumbersIn lists the lines of text that hold a card number: a run of 13 to 19 digits that
+// passes the Luhn check and starts like a card of a known network (payment.Brand), standing on its
+// own (not part of an id or a number with a dot or dash: a UUID's hex groups, a timestamp). Not
+// only the card numbers the tests send: any card a buyer types must stay out of the logs. The
+// network's prefix keeps epoch milliseconds and other long numbers from being taken for cards one
+// time in ten.
+func cardNumbersIn(text string) []string {
+	var found []string
+	for i, line := range strings.Split(text, "\n") {
+		for _, loc := range digitRun.FindAllStringIndex(line, -1) {
+			if joined(line, loc[0]-1) || joined(line, loc[1]) {
+				continue
+			}
+			run := line[loc[0]:loc[1]]
+			if hasCardNumber(strings.NewReplacer(" ", "", "-", "", "+", "").Replace(run)) {
+				found = append(found, fmt.Sprintf("log line %d contains a card number: %.300s", i+1, strings.ReplaceAll(line, run, "<CARD>")))
+				break
+			}
+		}
+	}
+	return found
+}
+
+// joined reports whether line[i] ties a digit run to what is around it: a letter, a dot or a dash.
+func joined(line string, i int) bool {
+	if i < 0 || i >= len(line) {
+		return false
+	}
+	c := line[i]
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '-' || c == '_'
+}
+
+// hasCardNumber reports whether digits, a run of 13 to 19 digits, is a card number, or a longer
+// run holds one (two numbers logged back to back, say). A run of 13 to 19 is taken whole: its
+// shorter windows would pass the Luhn check by chance too often.
+func hasCardNumber(digits string) bool {
+	if len(digits) <= 19 {
+		return len(digits) >= 13 && payment.Luhn(digits) && payment.Brand(digits) != "unknown"
+	}
+	for i := 0; i+13 <= len(digits); i++ {
+		for n := 13; n <= 19 && i+n <= len(digits); n++ {
+			if d := digits[i : i+n]; payment.Luhn(d) && payment.Brand(d) != "unknown" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // secretsIn lists the lines of text that contain one of list, each once, with every part of a
@@ -275,6 +332,10 @@ func errorBody(b []byte) (kind string, env envelope, gatewayMessage string) {
 	var gw map[string]string
 	if err := json.Unmarshal(b, &gw); err == nil && len(gw) == 1 && gw["message"] != "" {
 		return "gateway", envelope{}, gw["message"]
+	}
+	// The hosted checkout page answers every error with a page of its own.
+	if bytes.HasPrefix(b, []byte("<!doctype html>")) && bytes.Contains(b, []byte("<main>")) {
+		return "page", envelope{}, ""
 	}
 	return "", envelope{}, ""
 }
@@ -388,6 +449,11 @@ func githubHeader(t *testing.T, body string) http.Header {
 const checkoutBody = `{"line_items":[{"name":"T-shirt","unit_amount":2000,"quantity":2}],"currency":"eur",` +
 	`"success_url":"https://shop.example/thanks","cancel_url":"https://shop.example/cart"}`
 
+// payForm is the hosted page's form filled in with card number (a test card or not).
+func payForm(number string) string {
+	return url.Values{"email": {"buyer@example.com"}, "card_number": {number}, "card_expiry": {"12/40"}, "card_cvc": {"123"}}.Encode()
+}
+
 const buttonBody = `{"name":"Poster A2","unit_amount":2500,"currency":"eur",` +
 	`"success_url":"https://shop.example/ok","cancel_url":"https://shop.example/back"}`
 
@@ -419,9 +485,44 @@ func TestSecretScan(t *testing.T) {
 		if (len(found) > 0) != tc.found {
 			t.Errorf("%s: found %q, want found %v", tc.line, found, tc.found)
 		}
+		if cards := cardNumbersIn(tc.line); len(cards) > 0 {
+			t.Errorf("%s: card numbers found: %q", tc.line, cards)
+		}
 		for _, f := range found {
 			if strings.Contains(f, random[:secretRun/2]) || strings.Contains(f, sig[5:5+secretRun]) {
 				t.Errorf("the report repeats the secret: %s", f)
+			}
+		}
+	}
+}
+
+// TestCardNumberScan checks the scan for card numbers in the logs: with or without spaces or
+// dashes, inside longer digit runs, and not timestamps, epoch milliseconds or Luhn failures.
+func TestCardNumberScan(t *testing.T) {
+	for _, tc := range []struct {
+		line  string
+		found bool
+	}{
+		{`{"card":"4242424242424242"}`, true},
+		{`{"card":"4242 4242 4242 4242"}`, true},
+		{`{"card":"5555-5555-5555-4444"}`, true},
+		{`{"card":"378282246310005"}`, true},                              // Amex, 15 digits
+		{`{"body":"card_number=4000+0000+0000+0002&card_cvc=123"}`, true}, // a form body
+		{`{"x":"0004242424242424242000"}`, true},                          // inside a longer run
+		{`{"card":"4242424242424241"}`, false},                            // fails the Luhn check
+		{`{"time":"2026-12-07T15:54:16.909698866Z","duration_ms":12.345}`, false},
+		{`{"timeEpoch":1767225600000}`, false},
+		{`{"line":"RequestId: a2d1cd0c-792c-4242-4242424242424242"}`, false}, // a UUID's groups
+		{`{"card":"visa •••• 4242"}`, false},
+		{`{"card":"4242 4242"}`, false},
+	} {
+		cards := cardNumbersIn(tc.line)
+		if (len(cards) > 0) != tc.found {
+			t.Errorf("%s: found %q, want found %v", tc.line, cards, tc.found)
+		}
+		for _, c := range cards {
+			if strings.Contains(c, "4242") && strings.Contains(tc.line, "4242 4242 4242") {
+				t.Errorf("the report repeats the card number: %s", c)
 			}
 		}
 	}

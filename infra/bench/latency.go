@@ -63,7 +63,7 @@ const checkoutBody = `{"line_items":[{"name":"Tea ☕","unit_amount":450,"quanti
 const buttonBody = `{"name":"Poster A2","unit_amount":2500,"currency":"eur","success_url":"https://shop.example/ok","cancel_url":"https://shop.example/back"}`
 
 // measureRoutes creates a project, a key, a checkout and a button through the API, then measures
-// the three routes: cfg.warmup untimed rounds, one round that checks the route's DynamoDB calls
+// the four routes: cfg.warmup untimed rounds, one round that checks the route's DynamoDB calls
 // against the floor's and prices them, then cfg.requests timed rounds, each round one request
 // through the gateway followed by one floor call, so that both see the same machine and the same
 // moto at the same moment. The functions reach moto through proxy (devstack's
@@ -163,6 +163,21 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, proxy *dynamoprox
 			floor: func(s *dynamo.Store) func(context.Context) error {
 				return func(ctx context.Context) error {
 					_, err := s.GetButton(ctx, project.ID, button.ID)
+					return err
+				}
+			},
+		},
+		{
+			// The hosted checkout page: the checkout, then its project's name.
+			method: http.MethodGet, path: "/c/{checkout_id}",
+			url: public + "/c/" + checkout.ID, status: http.StatusOK,
+			floor: func(s *dynamo.Store) func(context.Context) error {
+				return func(ctx context.Context) error {
+					c, err := s.FindCheckout(ctx, checkout.ID)
+					if err != nil {
+						return err
+					}
+					_, err = s.FindProject(ctx, c.ProjectID)
 					return err
 				}
 			},

@@ -106,7 +106,7 @@ func TestAPIKeyAuthorizerNeverCaches(t *testing.T) {
 }
 
 // TestRoutesUseTheRightAuthorizer: merchant routes need an API key, dashboard routes a user token,
-// and only /public routes are open.
+// and only public routes (publicPrefixes) are open.
 func TestRoutesUseTheRightAuthorizer(t *testing.T) {
 	tpl := loadTemplate(t)
 	for _, r := range tpl.Routes() {
@@ -114,7 +114,7 @@ func TestRoutesUseTheRightAuthorizer(t *testing.T) {
 		switch {
 		case strings.HasPrefix(r.Path, "/v1/"):
 			want = "ApiKeyAuthorizer"
-		case strings.HasPrefix(r.Path, "/public/"):
+		case publicPath(r.Path):
 			want = ""
 		default:
 			want = "DashboardAuthorizer"

@@ -243,6 +243,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 
 	names, apiIDs := localNames(tpl, opts.Region, s.Tables, s.UserPoolID, s.UserPoolClientID)
+	pageParameter(tpl, names, s.APIs)
 	for name, value := range opts.Parameters {
 		if _, ok := tpl.Parameters[name]; !ok {
 			return s, fmt.Errorf("parameter %s is not one of template.yaml's", name)

@@ -157,3 +157,19 @@ func functionEnv(tpl *samtemplate.Template, fn *samtemplate.Function, names map[
 	}
 	return env, nil
 }
+
+// pageParameter sets the CheckoutBaseUrl parameter in names to the hosted checkout page this stack
+// serves: the base URL of the API with the route GET /c/{checkout_id}, plus /c, so a checkout's url
+// opens the local page. The template's default (empty) means the deployed PublicApi's page, whose
+// URL the local stack cannot resolve.
+func pageParameter(tpl *samtemplate.Template, names, apis map[string]string) {
+	if _, ok := tpl.Parameters["CheckoutBaseUrl"]; !ok {
+		return
+	}
+	for _, r := range tpl.Routes() {
+		if r.Method == "GET" && r.Path == "/c/{checkout_id}" && apis[r.API] != "" {
+			names["CheckoutBaseUrl"] = apis[r.API] + "/c"
+			return
+		}
+	}
+}

@@ -33,6 +33,7 @@ func (st *State) SAMEnv(root, host string) (map[string]map[string]string, error)
 	addQueueNames(names, tpl, st.Region)
 	addStreamNames(names, st.Streams)
 	addKMSKeyNames(names, tpl, st.Region)
+	pageParameter(tpl, names, st.APIs)
 	out := map[string]map[string]string{}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]

@@ -28,6 +28,7 @@ func TestSAMEnvCoversEveryFunction(t *testing.T) {
 		UserPoolID:       "eu-west-1_pool",
 		UserPoolClientID: "client",
 		Tables:           map[string]string{},
+		APIs:             map[string]string{"HttpApi": "http://127.0.0.1:3000", "PublicApi": "http://127.0.0.1:3001"},
 	}
 	for id := range tpl.Tables {
 		st.Tables[id] = "local-" + strings.ToLower(id)
@@ -48,6 +49,11 @@ func TestSAMEnvCoversEveryFunction(t *testing.T) {
 			if v.Fn == samtemplate.FnRef && tpl.Tables[v.Target] != nil && vars[k] != st.Tables[v.Target] {
 				t.Errorf("%s: %s = %q, want the local table %q", id, k, vars[k], st.Tables[v.Target])
 			}
+		}
+		// A checkout's url opens the hosted page this stack serves (a buyer's browser opens it,
+		// so loopback, not the container's host).
+		if _, ok := fn.Environment["CHECKOUT_BASE_URL"]; ok && vars["CHECKOUT_BASE_URL"] != "http://127.0.0.1:3001/c" {
+			t.Errorf("%s: CHECKOUT_BASE_URL = %q, want the local PublicApi's /c", id, vars["CHECKOUT_BASE_URL"])
 		}
 		if got := vars["AWS_ENDPOINT_URL_DYNAMODB"]; got != "http://host.docker.internal:45678" {
 			t.Errorf("%s: AWS_ENDPOINT_URL_DYNAMODB = %q, want moto's port on host.docker.internal", id, got)

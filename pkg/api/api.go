@@ -49,7 +49,7 @@ func Handler(log *slog.Logger, route Route) LambdaHandler {
 		defer func() {
 			if p := recover(); p != nil {
 				log.ErrorContext(ctx, "panic", "request_id", requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				resp, err = errorResponse(fmt.Errorf("panic: %v", p), requestID), nil
+				resp, err = failure(route, fmt.Errorf("panic: %v", p), requestID), nil
 			}
 			resp = withHeader(resp, "x-content-type-options", "nosniff")
 			log.InfoContext(ctx, "request",
@@ -63,10 +63,24 @@ func Handler(log *slog.Logger, route Route) LambdaHandler {
 			if codex.ErrorCode(err) == codex.CodeInternal {
 				log.ErrorContext(ctx, "internal error", "request_id", requestID, "route", req.RouteKey, "error", err.Error())
 			}
-			return errorResponse(err, requestID), nil
+			return failure(route, err, requestID), nil
 		}
 		return resp, nil
 	}
+}
+
+// failure is route's answer to err: the JSON envelope, or a page for an htmlRoute.
+func failure(route Route, err error, requestID string) Response {
+	if h, ok := route.(htmlRoute); ok {
+		return h.ErrorPage(err, requestID)
+	}
+	return errorResponse(err, requestID)
+}
+
+// htmlRoute is a route that answers a browser with pages: its errors are pages too, not the JSON
+// envelope.
+type htmlRoute interface {
+	ErrorPage(err error, requestID string) Response
 }
 
 func errorResponse(err error, requestID string) Response {

@@ -153,6 +153,19 @@ func (w *world) public(routeKey string, params map[string]string, body string) R
 	return w.call(req)
 }
 
+// page calls a route of the hosted checkout page; form, if not nil, is the body, as a browser
+// sends it.
+func (w *world) page(routeKey string, params map[string]string, form url.Values) Response {
+	w.t.Helper()
+	req := fixtureRequest(w.t, "public-request.json")
+	req.RouteKey, req.PathParameters = routeKey, params
+	if form != nil {
+		req.Body = form.Encode()
+		req.Headers["content-type"] = "application/x-www-form-urlencoded"
+	}
+	return w.call(req)
+}
+
 // project creates a project owned by user and returns its id.
 func (w *world) project(user, name string) string {
 	w.t.Helper()

@@ -60,6 +60,8 @@ const (
 	rkPublicButton   = "GET /public/projects/{project_id}/buttons/{button_id}"
 	rkPublicCheckout = "POST /public/projects/{project_id}/buttons/{button_id}/checkouts"
 	rkBuyerView      = "GET /public/checkouts/{checkout_id}"
+	rkCheckoutPage   = "GET /c/{checkout_id}"
+	rkPay            = "POST /c/{checkout_id}/pay"
 )
 
 // TestWorldServesEveryTemplateRoute keeps the harness honest: it serves exactly template.yaml's

@@ -67,6 +67,13 @@ type checkoutView struct {
 	Metadata          map[string]string `json:"metadata"`
 	CreatedAt         string            `json:"created_at"`
 	ExpiresAt         string            `json:"expires_at"`
+	// Every project is in test mode (the only processor is payment.TestProcessor).
+	Livemode         bool                 `json:"livemode"`
+	ButtonID         *string              `json:"button_id"`
+	CompletedAt      *string              `json:"completed_at"`
+	CustomerEmail    *string              `json:"customer_email"`
+	PaymentMethod    *codex.PaymentMethod `json:"payment_method"`
+	LastPaymentError *codex.PaymentError  `json:"last_payment_error"`
 }
 
 func (h Checkouts) view(c codex.Checkout, now time.Time) checkoutView {
@@ -88,6 +95,17 @@ func (h Checkouts) view(c codex.Checkout, now time.Time) checkoutView {
 	if c.ClientReferenceID != "" {
 		v.ClientReferenceID = &c.ClientReferenceID
 	}
+	if c.ButtonID != "" {
+		v.ButtonID = &c.ButtonID
+	}
+	if !c.CompletedAt.IsZero() {
+		at := codex.FormatTime(c.CompletedAt)
+		v.CompletedAt = &at
+	}
+	if c.CustomerEmail != "" {
+		v.CustomerEmail = &c.CustomerEmail
+	}
+	v.PaymentMethod, v.LastPaymentError = c.PaymentMethod, c.LastPaymentError
 	if v.LineItems == nil {
 		v.LineItems = []codex.LineItem{}
 	}

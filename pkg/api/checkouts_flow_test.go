@@ -97,20 +97,26 @@ func (r checkoutRoutes) page(t *testing.T, projectID string, query map[string]st
 
 // wireCheckout is the documented response object, decoded strictly so an undocumented field fails.
 type wireCheckout struct {
-	ID                string            `json:"id"`
-	Object            string            `json:"object"`
-	Status            string            `json:"status"`
-	PaymentStatus     string            `json:"payment_status"`
-	AmountTotal       int64             `json:"amount_total"`
-	Currency          string            `json:"currency"`
-	LineItems         []codex.LineItem  `json:"line_items"`
-	URL               string            `json:"url"`
-	SuccessURL        string            `json:"success_url"`
-	CancelURL         string            `json:"cancel_url"`
-	ClientReferenceID *string           `json:"client_reference_id"`
-	Metadata          map[string]string `json:"metadata"`
-	CreatedAt         string            `json:"created_at"`
-	ExpiresAt         string            `json:"expires_at"`
+	ID                string               `json:"id"`
+	Object            string               `json:"object"`
+	Status            string               `json:"status"`
+	PaymentStatus     string               `json:"payment_status"`
+	AmountTotal       int64                `json:"amount_total"`
+	Currency          string               `json:"currency"`
+	LineItems         []codex.LineItem     `json:"line_items"`
+	URL               string               `json:"url"`
+	SuccessURL        string               `json:"success_url"`
+	CancelURL         string               `json:"cancel_url"`
+	ClientReferenceID *string              `json:"client_reference_id"`
+	Metadata          map[string]string    `json:"metadata"`
+	CreatedAt         string               `json:"created_at"`
+	ExpiresAt         string               `json:"expires_at"`
+	Livemode          bool                 `json:"livemode"`
+	ButtonID          *string              `json:"button_id"`
+	CompletedAt       *string              `json:"completed_at"`
+	CustomerEmail     *string              `json:"customer_email"`
+	PaymentMethod     *codex.PaymentMethod `json:"payment_method"`
+	LastPaymentError  *codex.PaymentError  `json:"last_payment_error"`
 }
 
 func decodeStrict(t *testing.T, body string, v any) {

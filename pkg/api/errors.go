@@ -35,6 +35,7 @@ var errorKinds = map[codex.Code]errorKind{
 	codex.CodeIdempotencyInUse:  {http.StatusConflict, typeIdempotency},
 	codex.CodeIdempotencyReused: {http.StatusUnprocessableEntity, typeIdempotency},
 	codex.CodeCheckoutNotOpen:   {http.StatusConflict, typeInvalidRequest},
+	codex.CodeCheckoutExpired:   {http.StatusGone, typeInvalidRequest},
 	codex.CodePaymentInProgress: {http.StatusConflict, typeInvalidRequest},
 	codex.CodeKeyExpired:        {http.StatusConflict, typeInvalidRequest},
 	codex.CodeSignatureInvalid:  {http.StatusBadRequest, typeInvalidRequest},

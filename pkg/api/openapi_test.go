@@ -100,7 +100,16 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	wantStatus(t, w.public(rkPublicButton, bp, ""), http.StatusOK)
 	created := w.public(rkPublicCheckout, bp, `{"quantity":2}`)
 	wantStatus(t, created, http.StatusCreated)
-	wantStatus(t, w.public(rkBuyerView, map[string]string{"checkout_id": decodeInto[publicCheckoutCreated](t, created).ID}, ""), http.StatusOK)
+	cp := map[string]string{"checkout_id": decodeInto[publicCheckoutCreated](t, created).ID}
+	wantStatus(t, w.public(rkBuyerView, cp, ""), http.StatusOK)
+
+	// The hosted page: the form, a decline, a payment, the paid page, a second payment.
+	wantStatus(t, w.page(rkCheckoutPage, cp, nil), http.StatusOK)
+	wantStatus(t, w.page(rkPay, cp, cardForm("4000 0000 0000 0002")), http.StatusPaymentRequired)
+	wantStatus(t, w.page(rkPay, cp, cardForm("4242 4242 4242 4242")), http.StatusSeeOther)
+	wantStatus(t, w.page(rkCheckoutPage, cp, nil), http.StatusOK)
+	wantStatus(t, w.page(rkPay, cp, cardForm("4242 4242 4242 4242")), http.StatusConflict)
+	wantStatus(t, w.page(rkPay, map[string]string{"checkout_id": "chk_NOPE"}, cardForm("4242 4242 4242 4242")), http.StatusNotFound)
 	wantStatus(t, w.dashboard("alice", rkDeleteButton, bp, ""), http.StatusNoContent)
 
 	// Error answers the functions produce: each is validated as the envelope of its status.

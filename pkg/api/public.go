@@ -73,7 +73,8 @@ type PublicCreateCheckout struct {
 	Buttons   codex.ButtonStore
 	Checkouts codex.CheckoutStore
 	Now       codex.Clock
-	// PageURL is the hosted checkout page's base URL, as for Checkouts.
+	// PageURL is the hosted checkout page's base URL, as for Checkouts; "" for the /c page of the
+	// API this request came to (it serves the page too).
 	PageURL string
 }
 
@@ -117,7 +118,8 @@ func (h PublicCreateCheckout) Serve(ctx context.Context, req *Request) (Response
 	}
 	now := h.Now().UTC().Truncate(time.Millisecond)
 	c := codex.NewCheckout(b.ProjectID, params, now)
-	ev, err := Checkouts{PageURL: h.PageURL}.Event(codex.EventCheckoutCreated, c, now)
+	c.ButtonID = b.ID
+	ev, err := Checkouts{PageURL: pageBase(h.PageURL, req)}.Event(codex.EventCheckoutCreated, c, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -126,12 +128,21 @@ func (h PublicCreateCheckout) Serve(ctx context.Context, req *Request) (Response
 	}
 	return JSON(http.StatusCreated, publicCheckoutCreated{
 		ID:          c.ID,
-		URL:         h.PageURL + "/" + c.ID,
+		URL:         pageBase(h.PageURL, req) + "/" + c.ID,
 		Status:      string(c.StatusAt(now)),
 		AmountTotal: c.AmountTotal,
 		Currency:    c.Currency,
 		ExpiresAt:   codex.FormatTime(c.ExpiresAt),
 	}), nil
+}
+
+// pageBase is the hosted page's base URL for a function of the PublicApi: the configured one, else
+// the page on the API that received req (template.yaml cannot name the API to its own functions).
+func pageBase(configured string, req *Request) string {
+	if configured != "" {
+		return configured
+	}
+	return "https://" + req.RequestContext.DomainName + "/c"
 }
 
 // buyerCheckoutView is the hosted page's view of a checkout: what the buyer is asked to pay and

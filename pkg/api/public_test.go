@@ -61,7 +61,7 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 			if len(c.LineItems) != 1 || c.LineItems[0].Name != button.Name || c.LineItems[0].UnitAmount != button.UnitAmount ||
 				c.Currency != button.Currency || c.LineItems[0].Quantity < 1 || c.LineItems[0].Quantity > codex.MaxButtonQuantity ||
 				c.AmountTotal != button.UnitAmount*c.LineItems[0].Quantity || c.ProjectID != button.ProjectID ||
-				c.SuccessURL != button.SuccessURL || c.CancelURL != button.CancelURL || len(c.Metadata) != 0 {
+				c.SuccessURL != button.SuccessURL || c.CancelURL != button.CancelURL || len(c.Metadata) != 0 || c.ButtonID != button.ID {
 				t.Fatalf("body %q made checkout %+v", body, c)
 			}
 			var v map[string]any
@@ -76,4 +76,28 @@ func FuzzPublicCheckoutBody(f *testing.F) {
 			t.Fatalf("body %q: %d %s", body, resp.StatusCode, resp.Body)
 		}
 	})
+}
+
+// TestPublicCheckoutURLFromRequest: with no configured page (the deployed default), a button's
+// checkout url is the /c page of the API the request came to, which serves the page too.
+func TestPublicCheckoutURLFromRequest(t *testing.T) {
+	amount := int64(2500)
+	params, err := codex.ButtonParams{Name: "Poster", UnitAmount: &amount, Currency: "eur",
+		SuccessURL: "https://shop.example/ok", CancelURL: "https://shop.example/back"}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	button := codex.NewButton(codex.NewID(codex.ProjectIDPrefix), "u", params, time.Now())
+	buttons := &codextest.ButtonStore{GetButtonFn: func(context.Context, string, string) (codex.Button, error) { return button, nil }}
+	store := &codextest.CheckoutStore{CreateCheckoutFn: func(context.Context, codex.Checkout, codex.Event, *codex.IdempotencyRecord) (*codex.IdempotencyRecord, error) {
+		return nil, nil
+	}}
+	req := fixtureRequest(t, "public-request.json")
+	req.PathParameters = map[string]string{"project_id": button.ProjectID, "button_id": button.ID}
+	req.Body = `{}`
+	resp, _ := Handler(discardLog(), PublicCreateCheckout{Buttons: buttons, Checkouts: store, Now: time.Now})(context.Background(), req)
+	v := decodeInto[publicCheckoutCreated](t, resp)
+	if want := "https://" + req.RequestContext.DomainName + "/c/" + v.ID; v.URL != want {
+		t.Errorf("url %q, want %q", v.URL, want)
+	}
 }

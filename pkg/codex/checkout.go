@@ -190,6 +190,55 @@ type Checkout struct {
 	Metadata          map[string]string
 	CreatedAt         time.Time
 	ExpiresAt         time.Time
+	ButtonID          string // the buy button it was made from; "" when made with a key
+
+	// Set by a payment: when it completed, the buyer's email and what paid (never the number).
+	CompletedAt   time.Time // zero until complete
+	CustomerEmail string
+	PaymentMethod *PaymentMethod
+	// LastPaymentError is the last declined attempt, cleared by a successful one.
+	LastPaymentError *PaymentError
+}
+
+// PaymentMethod is all a checkout keeps of the card that paid it.
+type PaymentMethod struct {
+	Brand string `json:"brand"`
+	Last4 string `json:"last4"`
+}
+
+// PaymentError is a declined attempt: the processor's code and the message the buyer was shown.
+type PaymentError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Completion is what a successful payment records on its checkout.
+type Completion struct {
+	CompletedAt   time.Time
+	CustomerEmail string
+	PaymentMethod PaymentMethod
+}
+
+// PaymentLease is the time a payment attempt holds a checkout for: claimed before the processor is
+// called, so no second attempt (a double click, another tab) can charge, and no expiry can close the
+// checkout under a charge in flight. Longer than a function's timeout (template.yaml, 10 s), so a
+// lease outlives whoever took it. A checkout closer than this to expires_at cannot start a payment,
+// so one that starts always has time to complete before the checkout expires.
+const PaymentLease = 30 * time.Second
+
+// PaymentStore moves a checkout through a payment. Each method is one conditional write.
+type PaymentStore interface {
+	// ClaimPayment takes the lease of checkout id for attempt lease until until: only if it is
+	// open, expires after until and no other live lease holds it. Otherwise NotFound, or
+	// CodeCheckoutNotOpen / CodeCheckoutExpired / CodePaymentInProgress, and the checkout as it is
+	// (zero when NotFound).
+	ClaimPayment(ctx context.Context, id, lease string, now, until time.Time) (Checkout, error)
+	// CompletePayment moves the checkout to complete and paid: only if it is still open, not
+	// expired as of c.CompletedAt and lease still holds it, live. It releases the lease and clears
+	// last_payment_error.
+	CompletePayment(ctx context.Context, id, lease string, c Completion, ev Event) error
+	// FailPayment records a declined attempt and releases the lease, if lease still holds it.
+	FailPayment(ctx context.Context, id, lease string, e PaymentError, now time.Time, ev Event) error
 }
 
 // NewCheckout builds an open, unpaid checkout of project from parameters Validate returned. now is

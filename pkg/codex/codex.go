@@ -144,3 +144,9 @@ type KeyLookup interface {
 	// RecordAudit appends an event to a project's audit log.
 	RecordAudit(ctx context.Context, e AuditEvent) error
 }
+
+// ProjectFinder reads a project by id alone, for the buyer's hosted page, which shows its name.
+type ProjectFinder interface {
+	// FindProject returns the project; NotFound if none.
+	FindProject(ctx context.Context, id string) (Project, error)
+}

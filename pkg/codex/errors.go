@@ -22,6 +22,7 @@ const (
 	CodeIdempotencyInUse  Code = "idempotency_key_in_use"
 	CodeIdempotencyReused Code = "idempotency_key_reused"
 	CodeCheckoutNotOpen   Code = "checkout_not_open"
+	CodeCheckoutExpired   Code = "checkout_expired"
 	CodePaymentInProgress Code = "payment_in_progress"
 	CodeKeyExpired        Code = "key_expired"
 	CodeSignatureInvalid  Code = "signature_invalid"

@@ -29,27 +29,43 @@ var _ codex.CheckoutStore = (*Store)(nil)
 // project's checkouts newest first: created_at is fixed-width (codex.TimeFormat), so its lexical
 // order is time order, and the id breaks ties between checkouts of the same millisecond.
 type checkoutItem struct {
-	PK                string            `dynamodbav:"PK"`
-	SK                string            `dynamodbav:"SK"`
-	GSI1PK            string            `dynamodbav:"GSI1PK"`
-	GSI1SK            string            `dynamodbav:"GSI1SK"`
-	Type              string            `dynamodbav:"type"`
-	ID                string            `dynamodbav:"id"`
-	ProjectID         string            `dynamodbav:"project_id"`
-	Status            string            `dynamodbav:"status"`
-	PaymentStatus     string            `dynamodbav:"payment_status"`
-	Currency          string            `dynamodbav:"currency"`
-	AmountTotal       int64             `dynamodbav:"amount_total"`
-	LineItems         []lineItemAttr    `dynamodbav:"line_items"`
-	SuccessURL        string            `dynamodbav:"success_url"`
-	CancelURL         string            `dynamodbav:"cancel_url"`
-	ClientReferenceID string            `dynamodbav:"client_reference_id,omitempty"`
-	Metadata          map[string]string `dynamodbav:"metadata,omitempty"`
-	CreatedAt         string            `dynamodbav:"created_at"`
-	ExpiresAt         string            `dynamodbav:"expires_at"`
+	PK                string             `dynamodbav:"PK"`
+	SK                string             `dynamodbav:"SK"`
+	GSI1PK            string             `dynamodbav:"GSI1PK"`
+	GSI1SK            string             `dynamodbav:"GSI1SK"`
+	Type              string             `dynamodbav:"type"`
+	ID                string             `dynamodbav:"id"`
+	ProjectID         string             `dynamodbav:"project_id"`
+	Status            string             `dynamodbav:"status"`
+	PaymentStatus     string             `dynamodbav:"payment_status"`
+	Currency          string             `dynamodbav:"currency"`
+	AmountTotal       int64              `dynamodbav:"amount_total"`
+	LineItems         []lineItemAttr     `dynamodbav:"line_items"`
+	SuccessURL        string             `dynamodbav:"success_url"`
+	CancelURL         string             `dynamodbav:"cancel_url"`
+	ClientReferenceID string             `dynamodbav:"client_reference_id,omitempty"`
+	Metadata          map[string]string  `dynamodbav:"metadata,omitempty"`
+	CreatedAt         string             `dynamodbav:"created_at"`
+	ExpiresAt         string             `dynamodbav:"expires_at"`
+	ButtonID          string             `dynamodbav:"button_id,omitempty"`
+	CompletedAt       string             `dynamodbav:"completed_at,omitempty"`
+	CustomerEmail     string             `dynamodbav:"customer_email,omitempty"`
+	PaymentMethod     *paymentMethodAttr `dynamodbav:"payment_method,omitempty"`
+	LastPaymentError  *paymentErrorAttr  `dynamodbav:"last_payment_error,omitempty"`
 	// The keys of the sparse index of open checkouts (expiry.go), present only while open.
 	OpenShard     *int   `dynamodbav:"open_shard,omitempty"`
 	OpenExpiresAt string `dynamodbav:"open_expires_at,omitempty"`
+	// pay_lock_until and pay_lock_id, the payment lease, are written only by payments.go.
+}
+
+type paymentMethodAttr struct {
+	Brand string `dynamodbav:"brand"`
+	Last4 string `dynamodbav:"last4"`
+}
+
+type paymentErrorAttr struct {
+	Code    string `dynamodbav:"code"`
+	Message string `dynamodbav:"message"`
 }
 
 // lineItemAttr uses one-letter names: they are repeated in every line item and item size is what
@@ -87,6 +103,16 @@ func marshalCheckout(c codex.Checkout) (map[string]types.AttributeValue, error) 
 		SuccessURL: c.SuccessURL, CancelURL: c.CancelURL, ClientReferenceID: c.ClientReferenceID,
 		Metadata:  c.Metadata,
 		CreatedAt: codex.FormatTime(c.CreatedAt), ExpiresAt: codex.FormatTime(c.ExpiresAt),
+		ButtonID: c.ButtonID, CustomerEmail: c.CustomerEmail,
+	}
+	if pm := c.PaymentMethod; pm != nil {
+		it.PaymentMethod = &paymentMethodAttr{Brand: pm.Brand, Last4: pm.Last4}
+	}
+	if pe := c.LastPaymentError; pe != nil {
+		it.LastPaymentError = &paymentErrorAttr{Code: pe.Code, Message: pe.Message}
+	}
+	if !c.CompletedAt.IsZero() {
+		it.CompletedAt = codex.FormatTime(c.CompletedAt)
 	}
 	if c.Status == codex.CheckoutOpen {
 		shard := openShard(c.ID)
@@ -119,6 +145,18 @@ func unmarshalCheckout(item map[string]types.AttributeValue) (codex.Checkout, er
 		SuccessURL: it.SuccessURL, CancelURL: it.CancelURL, ClientReferenceID: it.ClientReferenceID,
 		Metadata:  it.Metadata,
 		CreatedAt: created, ExpiresAt: expires,
+		ButtonID: it.ButtonID, CustomerEmail: it.CustomerEmail,
+	}
+	if pm := it.PaymentMethod; pm != nil {
+		c.PaymentMethod = &codex.PaymentMethod{Brand: pm.Brand, Last4: pm.Last4}
+	}
+	if pe := it.LastPaymentError; pe != nil {
+		c.LastPaymentError = &codex.PaymentError{Code: pe.Code, Message: pe.Message}
+	}
+	if it.CompletedAt != "" {
+		if c.CompletedAt, err = codex.ParseTime(it.CompletedAt); err != nil {
+			return codex.Checkout{}, fmt.Errorf("decode checkout %s: %w", it.ID, err)
+		}
 	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]string{}

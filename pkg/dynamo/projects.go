@@ -116,3 +116,26 @@ func unmarshalMembership(item map[string]types.AttributeValue) (codex.Membership
 		},
 	}, nil
 }
+
+var _ codex.ProjectFinder = (*Store)(nil)
+
+// FindProject reads a project by id, for the hosted page, which shows the merchant's name.
+func (s *Store) FindProject(ctx context.Context, id string) (codex.Project, error) {
+	return getItem(ctx, s.db, &dynamodb.GetItemInput{
+		TableName: &s.tables.App,
+		Key: map[string]types.AttributeValue{
+			"PK": &types.AttributeValueMemberS{Value: projectPK(id)},
+			"SK": &types.AttributeValueMemberS{Value: projectSK},
+		},
+	}, "project", func(item map[string]types.AttributeValue) (codex.Project, error) {
+		it, err := decodeItem[projectItem](item)
+		if err != nil {
+			return codex.Project{}, err
+		}
+		created, err := codex.ParseTime(it.CreatedAt)
+		if err != nil {
+			return codex.Project{}, fmt.Errorf("decode project %s: %w", it.ID, err)
+		}
+		return codex.Project{ID: it.ID, Name: it.Name, CreatedAt: created, CreatedBy: it.CreatedBy}, nil
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -25,6 +26,7 @@ import (
 	"codex/pkg/dynamo"
 	"codex/pkg/expiry"
 	"codex/pkg/kmsseal"
+	"codex/pkg/payment"
 	"codex/pkg/secretscan"
 	"codex/pkg/sqsqueue"
 	"codex/pkg/webhook"
@@ -42,6 +44,8 @@ type Store interface {
 	codex.CheckoutExpirer
 	codex.EventStore
 	codex.WebhookStore
+	codex.ProjectFinder
+	codex.PaymentStore
 }
 
 // Deps are what handlers are built from. Main builds only those its function needs, once per
@@ -49,7 +53,7 @@ type Store interface {
 type Deps struct {
 	Store   Store
 	Now     codex.Clock
-	PageURL string // the hosted checkout page, from CHECKOUT_BASE_URL
+	PageURL string // the hosted checkout page, from CHECKOUT_BASE_URL; "" for "this request's host"
 	Log     *slog.Logger
 	// GitHubKeys verifies GitHub's secret scanning reports against the public keys published at
 	// GITHUB_SECRET_SCANNING_KEYS_URL.
@@ -128,7 +132,7 @@ func (f Function) Handler(d Deps) any {
 func (f Function) Start(ctx context.Context, log *slog.Logger) (Deps, error) {
 	d := Deps{Now: time.Now, Log: log}
 	if f.pageURL {
-		u, err := api.CheckoutPageURL(os.Getenv("CHECKOUT_BASE_URL"))
+		u, err := pageURL(os.Getenv("CHECKOUT_BASE_URL"), os.Getenv("PUBLIC_API_URL"))
 		if err != nil {
 			return Deps{}, err
 		}
@@ -169,6 +173,19 @@ func (f Function) Start(ctx context.Context, log *slog.Logger) (Deps, error) {
 	return d, nil
 }
 
+// pageURL is the hosted page's base URL: CHECKOUT_BASE_URL, else the page the stack serves on its
+// PublicApi (PUBLIC_API_URL + "/c"), else "" for a function of the PublicApi itself, which takes
+// the host from each request (template.yaml cannot name the API to its own functions).
+func pageURL(base, publicAPI string) (string, error) {
+	switch {
+	case base != "":
+		return api.CheckoutPageURL(base)
+	case publicAPI != "":
+		return api.CheckoutPageURL(strings.TrimRight(publicAPI, "/") + "/c")
+	}
+	return "", nil
+}
+
 // Main is a function's main: it builds f's dependencies and serves invocations until the process
 // ends. A dependency that cannot be built is logged and ends the process, so Lambda reports an
 // init error rather than answering requests half-configured.
@@ -203,6 +220,7 @@ func All() []Function {
 		CreateButton, ListButtons, DeleteButton,
 		ListProjectCheckouts,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
+		CheckoutPage, PayCheckout,
 		GithubSecretScanning,
 		CreateWebhook, ListWebhooks, GetWebhook, UpdateWebhook, DeleteWebhook,
 		RotateWebhookSecret, TestWebhook, ListWebhookDeliveries, RedeliverWebhook,
@@ -293,6 +311,15 @@ var (
 	PublicGetCheckout = Function{ID: "PublicGetCheckoutFunction", RouteKey: "GET /public/checkouts/{checkout_id}", store: openDynamo,
 		route: func(d Deps) api.Route { return api.PublicGetCheckout{Checkouts: d.Store, Now: d.Now} }}
 
+	// The hosted checkout page (HTML) and its form. Every project is in test mode: the processor
+	// is payment.TestProcessor.
+	CheckoutPage = Function{ID: "CheckoutPageFunction", RouteKey: "GET /c/{checkout_id}", store: openDynamo,
+		route: func(d Deps) api.Route { return api.CheckoutPage{Checkouts: d.Store, Projects: d.Store, Now: d.Now} }}
+	PayCheckout = Function{ID: "PayCheckoutFunction", RouteKey: "POST /c/{checkout_id}/pay", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route {
+			return api.PayCheckout{Checkouts: d.Store, Projects: d.Store, Payments: d.Store,
+				Processor: payment.TestProcessor{}, Now: d.Now, Log: d.Log, PageURL: d.PageURL}
+		}}
 	// GithubSecretScanning is GitHub's secret scanning partner endpoint: leaked keys are revoked.
 	GithubSecretScanning = Function{ID: "GithubSecretScanningFunction", RouteKey: "POST /public/secret-scanning/github", store: openDynamo, githubKeys: true,
 		route: func(d Deps) api.Route {

@@ -21,6 +21,8 @@ var (
 	_ codex.CheckoutFinder  = (*CheckoutFinder)(nil)
 	_ codex.CheckoutExpirer = (*CheckoutExpirer)(nil)
 	_ codex.AuditLog        = (*AuditLog)(nil)
+	_ codex.ProjectFinder   = (*ProjectFinder)(nil)
+	_ codex.PaymentStore    = (*PaymentStore)(nil)
 )
 
 // ProjectStore is a fake codex.ProjectStore.
@@ -185,4 +187,32 @@ func (s *EventStore) GetEvent(ctx context.Context, projectID, id string, now tim
 
 func (s *EventStore) ListEvents(ctx context.Context, projectID string, typ codex.EventType, limit int, startingAfter string, now time.Time) ([]codex.Event, bool, error) {
 	return s.ListEventsFn(ctx, projectID, typ, limit, startingAfter, now)
+}
+
+// ProjectFinder is a fake codex.ProjectFinder.
+type ProjectFinder struct {
+	FindProjectFn func(ctx context.Context, id string) (codex.Project, error)
+}
+
+func (s *ProjectFinder) FindProject(ctx context.Context, id string) (codex.Project, error) {
+	return s.FindProjectFn(ctx, id)
+}
+
+// PaymentStore is a fake codex.PaymentStore.
+type PaymentStore struct {
+	ClaimPaymentFn    func(ctx context.Context, id, lease string, now, until time.Time) (codex.Checkout, error)
+	CompletePaymentFn func(ctx context.Context, id, lease string, c codex.Completion, ev codex.Event) error
+	FailPaymentFn     func(ctx context.Context, id, lease string, e codex.PaymentError, now time.Time, ev codex.Event) error
+}
+
+func (s *PaymentStore) ClaimPayment(ctx context.Context, id, lease string, now, until time.Time) (codex.Checkout, error) {
+	return s.ClaimPaymentFn(ctx, id, lease, now, until)
+}
+
+func (s *PaymentStore) CompletePayment(ctx context.Context, id, lease string, c codex.Completion, ev codex.Event) error {
+	return s.CompletePaymentFn(ctx, id, lease, c, ev)
+}
+
+func (s *PaymentStore) FailPayment(ctx context.Context, id, lease string, e codex.PaymentError, now time.Time, ev codex.Event) error {
+	return s.FailPaymentFn(ctx, id, lease, e, now, ev)
 }
