@@ -23,7 +23,7 @@ build-%: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(call function_
 FUNCTIONS := $(shell awk '/^  [A-Za-z0-9]+:$$/ { id = substr($$1, 1, length($$1) - 1) } \
   /^    Type: AWS::Serverless::Function$$/ { print id }' $(dir $(firstword $(MAKEFILE_LIST)))template.yaml)
 
-.PHONY: help build functions test lint unit fuzz cfn-lint cfn-lint-version tidy-check clean
+.PHONY: help build functions test lint unit fuzz cfn-lint cfn-lint-version tidy-check clean browser-deps
 
 # make dev / make dev-token: the local stack (infra/devstack). DEV_STATE holds its lock and
 # stack.json; make dev-token finds the running stack there. The bootstraps it runs (for this
@@ -51,10 +51,17 @@ build: ## build every function for Lambda (linux/arm64) into bin/<LogicalId>/boo
 # The function list, for infra/checks.
 functions: ; @echo $(FUNCTIONS)
 
-test: lint unit fuzz ## lint, every test (each starts and stops its own moto), a short run of every fuzz target
+test: browser-deps lint unit fuzz ## lint, every test (each starts and stops its own moto), a short run of every fuzz target
 
-unit: web-deps
+unit: web-deps browser-deps
 	$(GO) test -race -count=1 ./...
+
+# The browser tests (e2e/browser, e2e/buyer, the dashboard's) run Debian's chromium at that path,
+# and inject axe-core from web/node_modules (web-deps installs it). .ci/run installs chromium when
+# it is missing; make test only checks, before anything else runs.
+CHROMIUM := /usr/bin/chromium
+browser-deps:
+	@[ -x "$(CHROMIUM)" ] || { echo "the browser tests need Chromium at $(CHROMIUM): install Debian's package chromium (apt-get install -y chromium)"; exit 1; }
 
 # A count, not a duration: with a duration Go 1.26 can fail a target with a spurious "context
 # deadline exceeded" as the time runs out (go.dev/issue/75804, fixed in Go 1.27).

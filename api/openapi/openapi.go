@@ -214,12 +214,14 @@ func (v *Validator) Validate(ctx context.Context, ex Exchange) error {
 // succeeded reports whether status is a success: a 2xx, or the 303 that follows an HTML form.
 func succeeded(status int) bool { return status/100 == 2 || status == http.StatusSeeOther }
 
-// The hosted checkout page's answers are HTML, checked against a string schema.
+// The browser pages' answers are HTML and the buy-button script JavaScript, each checked against a
+// string schema.
 func init() {
 	openapi3filter.RegisterBodyDecoder("text/html", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 		b, err := io.ReadAll(body)
 		return string(b), err
 	})
+	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
 }
 
 // Unexercised returns the operations ("METHOD /template") that no validated exchange answered with

@@ -84,7 +84,7 @@ func (p *Page) CheckAxe(name string, all bool) {
 	p.t.Helper()
 	vs := p.Axe()
 	if js, err := json.MarshalIndent(vs, "", "  "); err == nil {
-		_ = os.WriteFile(filepath.Join(p.dir, "axe-"+safeName(name)+".json"), js, 0o644)
+		_ = writeArtefact(filepath.Join(p.dir, "axe-"+safeName(name)+".json"), js)
 	}
 	for _, v := range vs {
 		if all || v.Serious() {

@@ -46,17 +46,19 @@ type Browser struct {
 
 // Start launches Chromium with a fresh profile. Its error says which Debian package to install
 // when the browser is absent.
-func Start() (*Browser, error) {
-	if _, err := os.Stat(ChromiumPath); err != nil {
+func Start() (*Browser, error) { return start(ChromiumPath) }
+
+func start(path string) (*Browser, error) {
+	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("browser tests need Chromium at %s: install Debian's package `chromium` "+
-			"(apt-get install -y chromium): %w", ChromiumPath, err)
+			"(apt-get install -y chromium): %w", path, err)
 	}
 	dir, err := os.MkdirTemp("", "codex-chromium-")
 	if err != nil {
 		return nil, err
 	}
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(ChromiumPath),
+		chromedp.ExecPath(path),
 		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1024, 768),
 		// Shared memory in the temporary directory: /dev/shm is small in containers.
@@ -71,7 +73,7 @@ func Start() (*Browser, error) {
 	b := &Browser{ctx: ctx, cancel: func() { cancel(); acancel() }, dataDir: dir}
 	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
 		b.Close()
-		return nil, fmt.Errorf("start %s: %w", ChromiumPath, err)
+		return nil, fmt.Errorf("start %s: %w", path, err)
 	}
 	return b, nil
 }
@@ -115,7 +117,7 @@ func (b *Browser) NewPage(t testing.TB, opts ...PageOption) *Page {
 		o(&cfg)
 	}
 	ctx, cancel := chromedp.NewContext(b.ctx)
-	p := &Page{t: t, Ctx: ctx, noJS: cfg.noJS, dir: ArtefactDir(t)}
+	p := &Page{t: t, Ctx: ctx, noJS: cfg.noJS, dir: artefactPath(t)}
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()
 		t.Fatalf("open a tab: %v", err)
@@ -202,9 +204,20 @@ func (p *Page) Errors() []chromedp.ConsoleMessage {
 // Screenshot saves the viewport as <artefacts>/<NN>-<name>.png and returns its path.
 func (p *Page) Screenshot(name string) string {
 	p.t.Helper()
+	return p.screenshot(name, chromedp.FullScreenshot(100))
+}
+
+// ScreenshotOf saves the first element matching the CSS selector alone, as Screenshot does.
+func (p *Page) ScreenshotOf(name, selector string) string {
+	p.t.Helper()
+	return p.screenshot(name, chromedp.Screenshot(chromedp.CSS(selector)))
+}
+
+func (p *Page) screenshot(name string, shot chromedp.Action[[]byte]) string {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.Ctx, ActionTimeout)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		p.t.Errorf("screenshot %s: %v", name, err)
 		return ""
@@ -213,7 +226,7 @@ func (p *Page) Screenshot(name string) string {
 	p.shotNo++
 	file := filepath.Join(p.dir, fmt.Sprintf("%02d-%s.png", p.shotNo, safeName(name)))
 	p.mu.Unlock()
-	if err := os.WriteFile(file, png, 0o644); err != nil {
+	if err := writeArtefact(file, png); err != nil {
 		p.t.Errorf("screenshot %s: %v", name, err)
 		return ""
 	}
@@ -223,6 +236,17 @@ func (p *Page) Screenshot(name string) string {
 // ArtefactDir returns t's directory for screenshots and reports, .dev/artefacts/<test name> at the
 // repository's root (gitignored), emptied the first time a run asks for it.
 func ArtefactDir(t testing.TB) string {
+	t.Helper()
+	dir := artefactPath(t)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// artefactPath is ArtefactDir without creating the directory: a page makes it when it first
+// saves something, so a test that saves nothing leaves nothing behind.
+func artefactPath(t testing.TB) string {
 	t.Helper()
 	root, err := repoRoot()
 	if err != nil {
@@ -234,10 +258,14 @@ func ArtefactDir(t testing.TB) string {
 			t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	return dir
+}
+
+func writeArtefact(file string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -293,7 +293,12 @@ func TestEveryOperationOverHTTP(t *testing.T) {
 	if loc := paid.Header.Get("Location"); loc != "https://shop.example/thanks" {
 		t.Errorf("paid: Location %q", loc)
 	}
+	e2etest.Want(t, client.Call(t, publicAPI, "GET", "/b/"+s.project+"/"+s.button, nil, ""), http.StatusOK)
+	formHeader := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	e2etest.Want(t, client.Call(t, publicAPI, "POST", "/b/"+s.project+"/"+s.button, formHeader, ""), http.StatusSeeOther)
+	e2etest.Want(t, client.Call(t, publicAPI, "GET", "/button.js", http.Header{"Accept-Encoding": {"gzip"}}, ""), http.StatusOK)
 	e2etest.Want(t, client.Call(t, dashboardAPI, "DELETE", "/projects/"+s.project+"/buttons/"+s.button, e2etest.Bearer(s.token), ""), http.StatusNoContent)
+	e2etest.Want(t, client.Call(t, publicAPI, "GET", "/b/"+s.project+"/"+s.button, nil, ""), http.StatusNotFound)
 
 	// Refusals by the gateway itself are in the document too.
 	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/whoami", nil, ""), http.StatusUnauthorized)

@@ -12,8 +12,11 @@ import (
 	"codex/e2e/e2etest"
 )
 
-// client reaches the package's stack; each call through it is validated against the document.
-var client = &e2etest.Client{}
+// client reaches the package's stack; each call through it is validated against the document. It
+// follows no redirect: the 303 of the button page's form is the answer under test.
+var client = &e2etest.Client{HTTP: &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}}
 
 func TestMain(m *testing.M) {
 	e2etest.Suite{Name: "buybutton", Client: client, OpenAPI: true}.Main(m)

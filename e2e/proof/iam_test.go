@@ -113,6 +113,10 @@ func TestIAMMatchesCalls(t *testing.T) {
 	do("PayCheckoutFunction", "PublicApi", "POST", page+"/pay", form, payForm("4000 0000 0000 9995"), http.StatusPaymentRequired)
 	do("PayCheckoutFunction", "PublicApi", "POST", page+"/pay", form, payForm("4242 4242 4242 4242"), http.StatusSeeOther)
 	do("PayCheckoutFunction", "PublicApi", "POST", page+"/pay", form, payForm("4242 4242 4242 4242"), http.StatusConflict)
+	do("ButtonScriptFunction", "PublicApi", "GET", "/button.js", nil, "", http.StatusOK)
+	buttonPage := "/b/" + m.project + "/" + button
+	do("ButtonPageFunction", "PublicApi", "GET", buttonPage, nil, "", http.StatusOK)
+	do("ButtonPageCheckoutFunction", "PublicApi", "POST", buttonPage, form, "", http.StatusSeeOther)
 	calls := proxy.StopRecording()
 	if t.Failed() {
 		return // a request that failed took another path than the one it is here for

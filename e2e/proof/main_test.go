@@ -54,8 +54,10 @@ var (
 	github *devstack.GitHubKeys
 	logs   = &e2etest.LogBuffer{}
 	// client reaches the stack with enough idle connections for the load workers. It validates
-	// nothing: the hostile corpus and the faults are not the document's exchanges.
-	client = &e2etest.Client{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 2 * time.Minute}}
+	// nothing: the hostile corpus and the faults are not the document's exchanges. It follows no
+	// redirect: a form's 303 is the answer under test.
+	client = &e2etest.Client{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 2 * time.Minute,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 )
 
 func TestMain(m *testing.M) {

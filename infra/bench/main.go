@@ -139,6 +139,9 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	if res.routes, err = measureRoutes(ctx, stack, proxy, tpl, cfg); err != nil {
 		return nil, err
 	}
+	if res.script, err = measureScript(ctx, stack.APIs["PublicApi"]); err != nil {
+		return nil, err
+	}
 	progress("stopping the local stack")
 	if err := stack.Close(); err != nil {
 		return nil, fmt.Errorf("stop the local stack: %w", err)

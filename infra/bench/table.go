@@ -24,6 +24,7 @@ type results struct {
 	authorizer []goBenchmark
 	// dashboardJS and dashboardJSGzip are the dashboard's initial JavaScript, raw and gzipped.
 	dashboardJS, dashboardJSGzip int
+	script                       scriptSize
 }
 
 // percentile is the nearest-rank percentile p (0 < p ≤ 100) of ds: the smallest value that at least
@@ -145,6 +146,9 @@ func (r *results) render() string {
 			t.add("↳ "+op.op+" "+op.table, op.basis(), op.units(), "moto reported "+op.reported, "")
 		}
 	}
+
+	t.add("GET /button.js", "body over HTTP, gzipped (identity), bytes", fmt.Sprintf("%d (%d)", r.script.gzipped, r.script.identity),
+		fmt.Sprintf("budget %d gzipped", scriptBudget), ratio(float64(r.script.gzipped), scriptBudget))
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "make bench, %s: commit %s, %s, %s/%s, %d CPUs (%s), load average %s at the start and %s at the end; %s wall time\n\n",

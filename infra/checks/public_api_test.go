@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestCORSOnlyOnPublicRoutes: the buy button's routes live on PublicApi, the only API with CORS
-// (any origin, no credentials, only what the snippet sends); every other route is on an API without
-// CORS, so no other site's script can read the dashboard's or the merchant API's answers.
+// TestCORSOnlyOnPublicRoutes: the buyer-facing routes (publicPath) live on PublicApi, the only API
+// with CORS (any origin, no credentials, only what the snippet sends); every other route is on an
+// API without CORS, so no other site's script can read the dashboard's or the merchant API's answers.
 func TestCORSOnlyOnPublicRoutes(t *testing.T) {
 	tpl := loadTemplate(t)
 	public := tpl.HTTPAPIs["PublicApi"]
@@ -52,11 +52,12 @@ func TestCORSOnlyOnPublicRoutes(t *testing.T) {
 }
 
 // publicPrefixes start the paths of the routes a buyer's browser calls: the buy button's JSON
-// routes and the hosted checkout page.
-var publicPrefixes = []string{"/public/", "/c/"}
+// routes, the hosted checkout page and the button's page without JavaScript; the buy-button
+// script (/button.js) is the one other.
+var publicPrefixes = []string{"/public/", "/c/", "/b/"}
 
 func publicPath(path string) bool {
-	return slices.ContainsFunc(publicPrefixes, func(p string) bool { return strings.HasPrefix(path, p) })
+	return path == "/button.js" || slices.ContainsFunc(publicPrefixes, func(p string) bool { return strings.HasPrefix(path, p) })
 }
 
 // TestPublicRoutesThrottled: every public route has both a rate and a burst limit.

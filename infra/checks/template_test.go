@@ -106,7 +106,7 @@ func TestAPIKeyAuthorizerNeverCaches(t *testing.T) {
 }
 
 // TestRoutesUseTheRightAuthorizer: merchant routes need an API key, dashboard routes a user token,
-// and only public routes (publicPrefixes) are open.
+// and only public routes (publicPath) are open.
 func TestRoutesUseTheRightAuthorizer(t *testing.T) {
 	tpl := loadTemplate(t)
 	for _, r := range tpl.Routes() {

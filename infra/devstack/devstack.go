@@ -634,6 +634,9 @@ func (s *Stack) Describe() string {
 	for _, id := range slices.Sorted(maps.Keys(s.APIs)) {
 		fmt.Fprintf(&b, "  %-16s %s\n", id, s.APIs[id])
 	}
+	if public, ok := s.APIs["PublicApi"]; ok {
+		fmt.Fprintf(&b, "  %-16s %s/button.js (the buy-button script, docs/buy-button.md)\n", "button script", public)
+	}
 	fmt.Fprintf(&b, "  %-16s %s (app client %s)\n", "user pool", s.UserPoolID, s.UserPoolClientID)
 	for _, id := range slices.Sorted(maps.Keys(s.Tables)) {
 		fmt.Fprintf(&b, "  %-16s %s\n", id, s.Tables[id])

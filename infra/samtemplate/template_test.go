@@ -151,9 +151,10 @@ func TestRealTemplateRoutes(t *testing.T) {
 		t.Errorf("Routes() not sorted by path and method: %v", routes)
 	}
 	for _, r := range routes {
-		if strings.HasPrefix(r.Path, "/public/") || strings.HasPrefix(r.Path, "/c/") {
-			// The buy button's routes and the hosted checkout page are open, on their own API
-			// (PublicApi).
+		if strings.HasPrefix(r.Path, "/public/") || strings.HasPrefix(r.Path, "/c/") ||
+			strings.HasPrefix(r.Path, "/b/") || r.Path == "/button.js" {
+			// The buy button's routes, its script and page, and the hosted checkout page are
+			// open, on their own API (PublicApi).
 			if r.Authorizer != "" || r.API != "PublicApi" {
 				t.Errorf("%s %s: public routes take no authorizer and live on PublicApi; got %q on %s", r.Method, r.Path, r.Authorizer, r.API)
 			}
@@ -163,7 +164,7 @@ func TestRealTemplateRoutes(t *testing.T) {
 			t.Errorf("%s %s: authorizer %q not defined on %s", r.Method, r.Path, r.Authorizer, r.API)
 		}
 		if strings.HasPrefix(r.Path, "/v1/") != (r.Authorizer == "ApiKeyAuthorizer") {
-			t.Errorf("%s %s uses %s; /v1 routes take API keys, /public and /c routes none, all others dashboard tokens", r.Method, r.Path, r.Authorizer)
+			t.Errorf("%s %s uses %s; /v1 routes take API keys, the buyers' routes none, all others dashboard tokens", r.Method, r.Path, r.Authorizer)
 		}
 	}
 }

@@ -110,7 +110,11 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	wantStatus(t, w.page(rkCheckoutPage, cp, nil), http.StatusOK)
 	wantStatus(t, w.page(rkPay, cp, cardForm("4242 4242 4242 4242")), http.StatusConflict)
 	wantStatus(t, w.page(rkPay, map[string]string{"checkout_id": "chk_NOPE"}, cardForm("4242 4242 4242 4242")), http.StatusNotFound)
+	wantStatus(t, w.public(rkButtonPage, bp, ""), http.StatusOK)
+	wantStatus(t, w.public(rkButtonPageCheckout, bp, ""), http.StatusSeeOther)
+	wantStatus(t, w.call(Request{RouteKey: rkButtonScript, Headers: map[string]string{"accept-encoding": "gzip"}}), http.StatusOK)
 	wantStatus(t, w.dashboard("alice", rkDeleteButton, bp, ""), http.StatusNoContent)
+	wantStatus(t, w.public(rkButtonPage, bp, ""), http.StatusNotFound)
 
 	// Error answers the functions produce: each is validated as the envelope of its status.
 	wantError(t, w.public(rkPublicButton, bp, ""), http.StatusNotFound, codex.CodeNotFound, "")

@@ -221,6 +221,7 @@ func All() []Function {
 		ListProjectCheckouts,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
 		CheckoutPage, PayCheckout,
+		ButtonScript, ButtonPage, ButtonPageCheckout,
 		GithubSecretScanning,
 		CreateWebhook, ListWebhooks, GetWebhook, UpdateWebhook, DeleteWebhook,
 		RotateWebhookSecret, TestWebhook, ListWebhookDeliveries, RedeliverWebhook,
@@ -324,6 +325,16 @@ var (
 	GithubSecretScanning = Function{ID: "GithubSecretScanningFunction", RouteKey: "POST /public/secret-scanning/github", store: openDynamo, githubKeys: true,
 		route: func(d Deps) api.Route {
 			return api.GitHubSecretScanning{Verifier: d.GitHubKeys, Keys: d.Store, Now: d.Now}
+		}}
+
+	// ButtonScript needs no AWS client: the script is embedded in the bootstrap.
+	ButtonScript = Function{ID: "ButtonScriptFunction", RouteKey: "GET /button.js",
+		route: func(Deps) api.Route { return api.ButtonScript{} }}
+	ButtonPage = Function{ID: "ButtonPageFunction", RouteKey: "GET /b/{project_id}/{button_id}", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route { return api.ButtonPage{Buttons: d.Store, PageURL: d.PageURL} }}
+	ButtonPageCheckout = Function{ID: "ButtonPageCheckoutFunction", RouteKey: "POST /b/{project_id}/{button_id}", store: openDynamo, pageURL: true,
+		route: func(d Deps) api.Route {
+			return api.ButtonPageCheckout{Buttons: d.Store, Checkouts: d.Store, Now: d.Now, PageURL: d.PageURL}
 		}}
 )
 
