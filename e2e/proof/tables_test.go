@@ -203,6 +203,15 @@ func (s snapshot) consistency() []string {
 			if _, ok := it["ttl"]; !ok {
 				problems = append(problems, fmt.Sprintf("audit event %s of %s is never deleted", sk, pid))
 			}
+		case isProject && strings.HasPrefix(sk, "WEBHOOK#"):
+			if !projectExists {
+				problems = append(problems, fmt.Sprintf("webhook endpoint %s belongs to a project that does not exist", sk))
+			}
+		case strings.HasPrefix(pk, "WEBHOOK#") && (strings.HasPrefix(sk, "ATTEMPT#") || strings.HasPrefix(sk, "EVENT#")):
+			// Kept for the deliveries list and redelivery after their endpoint is gone, then deleted.
+			if _, ok := it["ttl"]; !ok {
+				problems = append(problems, fmt.Sprintf("delivery record %s of %s is never deleted", sk, pk))
+			}
 		case strings.HasPrefix(pk, "EVENT#") && sk == "EVENT":
 			problems = append(problems, eventProblems(it, app)...)
 		case strings.HasPrefix(pk, "CHECKOUT#"):
