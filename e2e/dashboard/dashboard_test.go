@@ -470,7 +470,7 @@ func (u *ui) fieldError(label string) string {
 // TestButtonsCheckoutsProjects covers the other tabs: a buy button created with its price in
 // major units (and a 400 from the API shown next to its field), the snippet of contracts.md with
 // Copy, archive; a checkout from that button in the Checkouts tab, its detail and the filter;
-// the Webhooks placeholder; a second project and the switcher. axe on each page and dialog.
+// the empty Webhooks tab; a second project and the switcher. axe on each page and dialog.
 func TestButtonsCheckoutsProjects(t *testing.T) {
 	u := open(t)
 	u.signIn(randomName("tabs"))
@@ -564,7 +564,7 @@ func TestButtonsCheckoutsProjects(t *testing.T) {
 	u.wait(`document.body.innerText.includes("No complete checkouts.")`)
 
 	u.p.Do(chromedp.Click(`//a[normalize-space()="Webhooks"]`), chromedp.WaitVisible(`//h1[normalize-space()="Webhooks"]`))
-	u.axe("webhooks placeholder")
+	u.axe("webhooks, empty")
 
 	// A second project from the header, and the switcher.
 	u.p.Do(chromedp.Click(button("New project")), chromedp.WaitVisible(`dialog[open]`))

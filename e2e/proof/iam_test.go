@@ -106,6 +106,8 @@ func TestIAMMatchesCalls(t *testing.T) {
 	bought := do("PublicCreateCheckoutFunction", "PublicApi", "POST", public+"/checkouts", nil, `{"quantity":1}`, http.StatusCreated)
 	do("PublicGetCheckoutFunction", "PublicApi", "GET", "/public/checkouts/"+bought, nil, "", http.StatusOK)
 	do("ListProjectCheckoutsFunction", "", "GET", p+"/checkouts?limit=1&starting_after="+checkout, jwt, "", http.StatusOK)
+	do("ListProjectEventsFunction", "", "GET", p+"/events?limit=1", jwt, "", http.StatusOK)                                     // GSI1
+	do("ListProjectEventsFunction", "", "GET", p+"/events?type=checkout.created&starting_after="+event, jwt, "", http.StatusOK) // GetItem, GSI2
 	webhookCalls(t, m, do, exercised)
 	page := "/c/" + bought
 	do("CheckoutPageFunction", "PublicApi", "GET", page, nil, "", http.StatusOK)

@@ -45,7 +45,7 @@ func (h Checkouts) Event(typ codex.EventType, c codex.Checkout, now time.Time) (
 	return ev, ev.Check()
 }
 
-// Events holds what the two event routes share.
+// Events holds what the event routes share.
 type Events struct {
 	Store codex.EventStore
 	Now   codex.Clock
@@ -80,11 +80,31 @@ func (h ListEvents) Serve(ctx context.Context, req *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	return h.list(ctx, p.ProjectID, req)
+}
+
+// ListProjectEvents is GET /projects/{project_id}/events?limit=&starting_after=&type=: the same
+// list for a member of the project, with a Cognito token (the dashboard's Events tab).
+type ListProjectEvents struct {
+	Events
+	Projects codex.ProjectStore
+}
+
+func (h ListProjectEvents) Serve(ctx context.Context, req *Request) (Response, error) {
+	m, err := memberProject(ctx, h.Projects, req)
+	if err != nil {
+		return Response{}, err
+	}
+	return h.list(ctx, m.Project.ID, req)
+}
+
+// list answers a page of project's events, newest first.
+func (h Events) list(ctx context.Context, project string, req *Request) (Response, error) {
 	limit, after, typ, err := eventListParams(req.QueryStringParameters)
 	if err != nil {
 		return Response{}, err
 	}
-	events, hasMore, err := h.Store.ListEvents(ctx, p.ProjectID, typ, limit, after, h.Now())
+	events, hasMore, err := h.Store.ListEvents(ctx, project, typ, limit, after, h.Now())
 	if codex.IsNotFound(err) && after != "" {
 		// Another project's event is answered exactly like one that does not exist.
 		return Response{}, codex.Invalid("starting_after", "no such event: %s", after)

@@ -88,6 +88,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	wantStatus(t, w.merchant(project, "POST /v1/checkouts/{checkout_id}/expire", expire, nil, ""), http.StatusOK)
 	wantError(t, w.merchant(project, "POST /v1/checkouts/{checkout_id}/expire", expire, nil, ""), http.StatusConflict, codex.CodeCheckoutNotOpen, "")
 	wantStatus(t, w.dashboardQuery("alice", rkProjectCheckouts, pp, map[string]string{"limit": "1"}), http.StatusOK)
+	wantStatus(t, w.dashboardQuery("alice", rkProjectEvents, pp, map[string]string{"type": "checkout.created"}), http.StatusOK)
 	events := decodeInto[Page[wireEvent]](t, w.merchant(project, "GET /v1/events", nil, map[string]string{"type": "checkout.created"}, ""))
 	if len(events.Data) != 1 {
 		t.Fatalf("events: %+v", events)

@@ -218,7 +218,7 @@ func All() []Function {
 		CreateCheckout, GetCheckout, ListCheckouts, ExpireCheckout, SweepCheckouts,
 		GetEvent, ListEvents,
 		CreateButton, ListButtons, DeleteButton,
-		ListProjectCheckouts,
+		ListProjectCheckouts, ListProjectEvents,
 		PublicGetButton, PublicCreateCheckout, PublicGetCheckout,
 		CheckoutPage, PayCheckout,
 		ButtonScript, ButtonPage, ButtonPageCheckout,
@@ -302,6 +302,8 @@ var (
 
 	ListProjectCheckouts = Function{ID: "ListProjectCheckoutsFunction", RouteKey: "GET /projects/{project_id}/checkouts", store: openDynamo, pageURL: true,
 		route: func(d Deps) api.Route { return api.ListProjectCheckouts{Checkouts: checkouts(d), Projects: d.Store} }}
+	ListProjectEvents = Function{ID: "ListProjectEventsFunction", RouteKey: "GET /projects/{project_id}/events", store: openDynamo,
+		route: func(d Deps) api.Route { return api.ListProjectEvents{Events: events(d), Projects: d.Store} }}
 
 	PublicGetButton = Function{ID: "PublicGetButtonFunction", RouteKey: "GET /public/projects/{project_id}/buttons/{button_id}", store: openDynamo,
 		route: func(d Deps) api.Route { return api.PublicGetButton{Buttons: d.Store} }}

@@ -71,9 +71,60 @@ export interface Checkout {
   last_payment_error?: { code: string; message: string } | null;
 }
 
+export const eventTypes = ["checkout.created", "checkout.completed", "checkout.payment_failed", "checkout.expired"] as const;
+
+export interface Webhook {
+  id: string;
+  url: string;
+  /** Event types, or ["*"] for all of them. */
+  events: string[];
+  description: string;
+  disabled: boolean;
+  disabled_reason: string | null;
+  failing_since: string | null;
+  previous_secret_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CreatedWebhook extends Webhook {
+  secret: string;
+}
+
+export type WebhookInput = Pick<Webhook, "url" | "events" | "description">;
+
+export interface WebhookAttempt {
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  created_at: string;
+  outcome: "succeeded" | "retrying" | "failed";
+  response_status: number | null;
+  latency_ms: number;
+  response_body: string;
+  error: string | null;
+  next_retry_at: string | null;
+}
+
+export interface Queued {
+  event_id: string;
+  event_type: string;
+  status: "queued";
+}
+
+export interface CodexEvent {
+  id: string;
+  object: "event";
+  type: string;
+  created_at: string;
+  livemode: boolean;
+  data: { object: Record<string, unknown> };
+}
+
 export interface Page<T> {
   data: T[];
   has_more?: boolean;
+  next_cursor?: string | null;
 }
 
 export class Api {
@@ -140,6 +191,24 @@ export class Api {
 
   checkouts = (p: string, startingAfter?: string) =>
     this.request<Page<Checkout>>("GET", `/projects/${p}/checkouts?limit=50${startingAfter ? `&starting_after=${startingAfter}` : ""}`);
+
+  webhooks = (p: string) => this.request<Page<Webhook>>("GET", `/projects/${p}/webhooks`);
+  createWebhook = (p: string, w: WebhookInput) => this.request<CreatedWebhook>("POST", `/projects/${p}/webhooks`, w);
+  updateWebhook = (p: string, w: string, patch: Partial<WebhookInput & { disabled: boolean }>) =>
+    this.request<Webhook>("PATCH", `/projects/${p}/webhooks/${w}`, patch);
+  deleteWebhook = (p: string, w: string) => this.request<void>("DELETE", `/projects/${p}/webhooks/${w}`);
+  rotateWebhookSecret = (p: string, w: string) => this.request<CreatedWebhook>("POST", `/projects/${p}/webhooks/${w}/rotate-secret`);
+  testWebhook = (p: string, w: string) => this.request<Queued>("POST", `/projects/${p}/webhooks/${w}/test`);
+  deliveries = (p: string, w: string, cursor?: string) =>
+    this.request<Page<WebhookAttempt>>("GET", `/projects/${p}/webhooks/${w}/deliveries?limit=20${cursor ? `&starting_after=${encodeURIComponent(cursor)}` : ""}`);
+  redeliver = (p: string, w: string, e: string) => this.request<Queued>("POST", `/projects/${p}/webhooks/${w}/deliveries/${e}/redeliver`);
+
+  events = (p: string, type?: string, startingAfter?: string) => {
+    const q = new URLSearchParams({ limit: "25" });
+    if (type) q.set("type", type);
+    if (startingAfter) q.set("starting_after", startingAfter);
+    return this.request<Page<CodexEvent>>("GET", `/projects/${p}/events?${q}`);
+  };
 }
 
 /** sentence capitalises an API message and ends it with a full stop. */

@@ -8,9 +8,10 @@ import { CheckoutsTab } from "./checkouts";
 import { Auth, AuthError, type Session, storedSession } from "./cognito";
 import type { Config } from "./config";
 import { KeysTab } from "./keys";
+import { EventsTab } from "./events";
 import { Dialog, Field, FormError, fieldErrors } from "./ui";
+import { WebhooksTab } from "./webhooks";
 
-// Webhooks and Events come with the events work; their tabs are in place so they slot in.
 const tabs = [
   { id: "keys", label: "API keys" },
   { id: "buttons", label: "Buy buttons" },
@@ -252,23 +253,15 @@ function Shell({ cfg, auth, session, onSession }: { cfg: Config; auth: Auth; ses
         {projects?.length === 0 && (
           <section class="card narrow">
             <h1>Create your first project</h1>
-            <p>A project holds your API keys, buy buttons and checkouts. You can make more later.</p>
+            <p>A project holds your API keys, buy buttons, checkouts and webhooks. You can make more later.</p>
             <NewProjectForm api={api} onCreated={added} />
           </section>
         )}
         {current && route.tab === "keys" && <KeysTab key={current.id} api={api} projectId={current.id} />}
         {current && route.tab === "buttons" && <ButtonsTab key={current.id} api={api} cfg={cfg} projectId={current.id} />}
         {current && route.tab === "checkouts" && <CheckoutsTab key={current.id} api={api} projectId={current.id} />}
-        {current && (route.tab === "webhooks" || route.tab === "events") && (
-          <section>
-            <h1>{route.tab === "webhooks" ? "Webhooks" : "Events"}</h1>
-            <p class="empty">
-              {route.tab === "webhooks"
-                ? "Webhook endpoints (with their signing secret shown once, test events and deliveries) are coming here."
-                : "The events of this project (checkout completed, expired, and more) are coming here."}
-            </p>
-          </section>
-        )}
+        {current && route.tab === "webhooks" && <WebhooksTab key={current.id} api={api} projectId={current.id} />}
+        {current && route.tab === "events" && <EventsTab key={current.id} api={api} projectId={current.id} />}
       </main>
       <Dialog open={creating} title="New project" onDismiss={() => setCreating(false)}>
         <NewProjectForm api={api} onCreated={added} onCancel={() => setCreating(false)} />

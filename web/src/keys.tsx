@@ -3,7 +3,7 @@
 // trash that revokes at once.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api, CreatedKey, Key } from "./api";
-import { announce, CopyButton, Dialog, Field, FormError, fieldErrors, Time, TrashIcon } from "./ui";
+import { announce, Dialog, Field, FormError, fieldErrors, ShownOnce, Time, TrashIcon } from "./ui";
 
 export function KeysTab({ api, projectId }: { api: Api; projectId: string }) {
   const [keys, setKeys] = useState<Key[] | null>(null);
@@ -167,7 +167,6 @@ function CreateKeyDialog(props: { open: boolean; api: Api; projectId: string; on
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const [copied, setCopied] = useState(false);
   const [confirming, setConfirming] = useState(false);
-  const body = useRef<HTMLDivElement>(null);
 
   function close() {
     setName("");
@@ -181,10 +180,6 @@ function CreateKeyDialog(props: { open: boolean; api: Api; projectId: string; on
     if (created && !copied) setConfirming(true);
     else close();
   }
-  useEffect(() => {
-    // Each step takes the focus: the key's Copy button, then the confirmation.
-    body.current?.querySelector<HTMLElement>("[data-autofocus]")?.focus();
-  }, [created, confirming]);
 
   async function generate(e: Event) {
     e.preventDefault();
@@ -205,7 +200,7 @@ function CreateKeyDialog(props: { open: boolean; api: Api; projectId: string; on
 
   return (
     <Dialog open={props.open} title={created ? "Save your new key" : "Create key"} onDismiss={dismiss} class="wide">
-      <div ref={body}>
+      <div>
         {!created && (
           <form onSubmit={generate} noValidate>
             <Field
@@ -228,38 +223,20 @@ function CreateKeyDialog(props: { open: boolean; api: Api; projectId: string; on
             </div>
           </form>
         )}
-        {created && !confirming && (
-          <>
-            <p class="warning">
-              This is the only time this key is shown. Codex keeps only a hash of it, so nobody can show it to you again.
-              Copy it now and store it with your server's secrets.
-            </p>
-            <div class="secret-row">
-              <label for="new-key">{created.name}</label>
-              <input id="new-key" class="secret" readOnly value={created.key} spellcheck={false} autoComplete="off" />
-              <CopyButton text={created.key} onCopied={() => setCopied(true)} autofocus />
-            </div>
-            <div class="buttons">
-              <button type="button" class={copied ? "primary" : ""} onClick={dismiss}>
-                Done
-              </button>
-            </div>
-          </>
-        )}
-        {created && confirming && (
-          <>
-            <p class="warning" role="alert">
-              You have not copied the key. If you close now it is gone for good, and you will have to create another one.
-            </p>
-            <div class="buttons">
-              <button type="button" data-autofocus onClick={() => setConfirming(false)}>
-                Back to the key
-              </button>
-              <button type="button" class="danger" onClick={close}>
-                Close without copying
-              </button>
-            </div>
-          </>
+        {created && (
+          <ShownOnce
+            id="new-key"
+            label={created.name}
+            secret={created.key}
+            what="key"
+            warning="This is the only time this key is shown. Codex keeps only a hash of it, so nobody can show it to you again. Copy it now and store it with your server's secrets."
+            copied={copied}
+            confirming={confirming}
+            onCopied={() => setCopied(true)}
+            onDone={dismiss}
+            onBack={() => setConfirming(false)}
+            onDiscard={close}
+          />
         )}
       </div>
     </Dialog>

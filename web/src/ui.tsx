@@ -2,7 +2,7 @@
 // with its hint and error, a <time> with the exact timestamp on hover, and a Copy button that says
 // "Copied" to screen readers too.
 import type { ComponentChildren, InputHTMLAttributes, SelectHTMLAttributes } from "preact";
-import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 
 interface DialogProps {
@@ -121,14 +121,16 @@ export function fieldErrors(e: unknown, fields: Record<string, string>): Record<
 }
 
 const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 const exactFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
 
-/** Time is a date, with the exact timestamp on hover (title) and for machines (datetime). */
-export function Time({ iso }: { iso: string }) {
+/** Time is a date (with exact, a date and time), with the exact timestamp on hover (title) and
+ * for machines (datetime). */
+export function Time({ iso, exact }: { iso: string; exact?: boolean }) {
   const d = new Date(iso);
   return (
     <time dateTime={iso} title={exactFmt.format(d)}>
-      {dateFmt.format(d)}
+      {(exact ? dateTimeFmt : dateFmt).format(d)}
     </time>
   );
 }
@@ -176,5 +178,67 @@ export function TrashIcon() {
         d="M6 1h4l1 1h3v2H2V2h3l1-1zm-3 4h10l-1 10H4L3 5zm3 2v6h1V7H6zm3 0v6h1V7H9z"
       />
     </svg>
+  );
+}
+
+interface ShownOnceProps {
+  /** id of the read-only input that holds the secret (the browser tests find it by id). */
+  id: string;
+  label: string;
+  secret: string;
+  /** what the secret is, in the warnings: "key", "signing secret". */
+  what: string;
+  warning: ComponentChildren;
+  copied: boolean;
+  confirming: boolean;
+  onCopied: () => void;
+  /** onDone asks to close: the parent confirms first when nothing was copied (see dismissShownOnce). */
+  onDone: () => void;
+  onBack: () => void;
+  onDiscard: () => void;
+}
+
+/** ShownOnce is the body of a dialog that shows a secret the API returns only once (an API key, a
+ * webhook signing secret): the warning, the value with Copy, and, when the user closes without
+ * copying, a confirmation. Its parent holds the state so that Escape on the dialog confirms too. */
+export function ShownOnce(p: ShownOnceProps) {
+  const body = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    // Each step takes the focus, before it is painted (so never on the page's body in between):
+    // the Copy button, then the confirmation.
+    body.current?.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+  }, [p.confirming]);
+  return (
+    <div ref={body}>
+      {!p.confirming ? (
+        <>
+          <p class="warning">{p.warning}</p>
+          <div class="secret-row">
+            <label for={p.id}>{p.label}</label>
+            <input id={p.id} class="secret" readOnly value={p.secret} spellcheck={false} autoComplete="off" />
+            <CopyButton text={p.secret} onCopied={p.onCopied} autofocus />
+          </div>
+          <div class="buttons">
+            <button type="button" class={p.copied ? "primary" : ""} onClick={p.onDone}>
+              Done
+            </button>
+          </div>
+        </>
+      ) : (
+        <>
+          <p class="warning" role="alert">
+            You have not copied the {p.what}. If you close now it is gone for good, and you will have to create another one.
+          </p>
+          <div class="buttons">
+            <button type="button" data-autofocus onClick={p.onBack}>
+              Back to the {p.what}
+            </button>
+            <button type="button" class="danger" onClick={p.onDiscard}>
+              Close without copying
+            </button>
+          </div>
+        </>
+      )}
+    </div>
   );
 }
