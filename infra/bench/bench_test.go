@@ -3,12 +3,20 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"codex/infra/capacity"
+	"codex/infra/samtemplate"
 )
 
 func TestPercentile(t *testing.T) {
@@ -192,5 +200,51 @@ func TestCheckCalls(t *testing.T) {
 				t.Errorf("route %q: %q does not say %q", route, err, w)
 			}
 		}
+	}
+}
+
+// TestCapacityOfTransaction: each Put of a TransactWriteItems is priced at the transactional rate
+// (2 WCU per KB) plus its index writes at the standard one; the endpoint's report counts once;
+// anything but a Put stops the run instead of being priced wrong.
+func TestCapacityOfTransaction(t *testing.T) {
+	tpl, err := samtemplate.Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]string{"AppTable": "app-table"}
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	checkout := map[string]types.AttributeValue{"PK": s("P#1"), "SK": s("C#1"), "GSI1PK": s("C#1"), "GSI1SK": s("C#1"), "blob": s(strings.Repeat("x", 1500))}
+	event := map[string]types.AttributeValue{"PK": s("P#1"), "SK": s("E#1")}
+	call := capacity.Call{
+		Operation: "TransactWriteItems",
+		Input: &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String("app-table"), Item: checkout}},
+			{Put: &types.Put{TableName: aws.String("app-table"), Item: event}},
+		}},
+		Consumed: []types.ConsumedCapacity{{CapacityUnits: aws.Float64(4)}},
+	}
+	rc, err := routeCapacityOf(context.Background(), []capacity.Call{call}, nil, tpl, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rc.ops) != 2 {
+		t.Fatalf("ops %+v, want one per Put", rc.ops)
+	}
+	// The checkout: 2 KB → 4 WCU transactional, + 2 for its copy in GSI1 (all attributes projected);
+	// the event: under 1 KB → 2 WCU.
+	if got := rc.ops[0].units(); got != "6 WCU (table 4 + GSI1 2)" {
+		t.Errorf("checkout: %s", got)
+	}
+	if got := rc.ops[1].basis() + " | " + rc.ops[1].units(); !strings.Contains(got, "transactional") || !strings.HasSuffix(got, "| 2 WCU") {
+		t.Errorf("event: %s", got)
+	}
+	if computed, reported := rc.total(); computed != "8 WCU" || reported != 4 {
+		t.Errorf("total() = %q, %v", computed, reported)
+	}
+	call.Input = &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String("app-table")}},
+	}}
+	if _, err := routeCapacityOf(context.Background(), []capacity.Call{call}, nil, tpl, tables); err == nil {
+		t.Error("an Update in a transaction was priced")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"codex/infra/capacity"
 	"codex/infra/samtemplate"
@@ -20,8 +21,10 @@ type opCapacity struct {
 	op, table  string // operation; the table's logical id
 	size       int    // bytes of the whole item (a projection does not reduce what a read costs)
 	consistent bool
-	rcu, wcu   float64            // in all (wcu includes the indexes')
-	indexes    map[string]float64 // write units per GSI
+	// transactional: a put inside a TransactWriteItems, at twice the standard rate.
+	transactional bool
+	rcu, wcu      float64            // in all (wcu includes the indexes')
+	indexes       map[string]float64 // write units per GSI
 	// reported is what the endpoint said the call consumed (moto: placeholders), and its total.
 	reported      string
 	reportedUnits float64
@@ -34,7 +37,7 @@ type routeCapacity struct {
 
 // routeCapacityOf prices the calls a capacity.Recorder saw. Reads are priced on the whole item, so a
 // GetItem with a ProjectionExpression is read again in full (with client, unrecorded) to size it;
-// puts are priced as new items (every put of these routes is conditional on the item not existing).
+// puts, alone or in a TransactWriteItems, are priced as new items (pricePut).
 func routeCapacityOf(ctx context.Context, calls []capacity.Call, client *dynamodb.Client, tpl *samtemplate.Template, tables map[string]string) (routeCapacity, error) {
 	logical := map[string]string{}
 	for id, name := range tables {
@@ -64,23 +67,56 @@ func routeCapacityOf(ctx context.Context, calls []capacity.Call, client *dynamod
 			op.consistent = aws.ToBool(in.ConsistentRead)
 			op.rcu = capacity.ReadUnits(op.size, op.consistent)
 		case *dynamodb.PutItemInput:
-			op.table = logical[aws.ToString(in.TableName)]
-			tb := tpl.Tables[op.table]
-			if tb == nil {
-				return rc, fmt.Errorf("PutItem on %s, which is not a table of the template", aws.ToString(in.TableName))
+			if err := op.pricePut(tpl, logical, in.TableName, in.Item, false); err != nil {
+				return rc, err
 			}
-			op.size = capacity.ItemSize(in.Item)
-			op.wcu = capacity.WriteUnits(op.size)
-			op.indexes = capacity.IndexWrites(in.Item, tb.CreateTableInput(aws.ToString(in.TableName)))
-			for _, u := range op.indexes {
-				op.wcu += u
+		case *dynamodb.TransactWriteItemsInput:
+			// One row per item: each is priced at the transactional rate; the endpoint reports
+			// the transaction's consumption once, on its first row.
+			for i, it := range in.TransactItems {
+				if it.Put == nil {
+					return rc, fmt.Errorf("TransactWriteItems item %d: the bench prices only the Puts of a transaction", i)
+				}
+				item := op
+				item.op = fmt.Sprintf("TransactWriteItems[%d] Put", i)
+				if i > 0 {
+					item.reported, item.reportedUnits = "(the transaction's, above)", 0
+				}
+				if err := item.pricePut(tpl, logical, it.Put.TableName, it.Put.Item, true); err != nil {
+					return rc, err
+				}
+				rc.ops = append(rc.ops, item)
 			}
+			continue
 		default:
-			return rc, fmt.Errorf("%s: the bench prices only GetItem and PutItem", c.Operation)
+			return rc, fmt.Errorf("%s: the bench prices only GetItem, PutItem and the Puts of TransactWriteItems", c.Operation)
 		}
 		rc.ops = append(rc.ops, op)
 	}
 	return rc, nil
+}
+
+// pricePut prices the put of a new item (every put of the benched routes is conditional on the
+// item not existing). A transactional write costs twice a standard one, per DynamoDB's rules (a
+// prepare and a commit of each item); its index writes are priced at the standard rate, as in
+// docs/dynamodb-costs.md (which notes this is not yet measured on real DynamoDB).
+func (op *opCapacity) pricePut(tpl *samtemplate.Template, logical map[string]string, tableName *string, item map[string]types.AttributeValue, transactional bool) error {
+	op.table = logical[aws.ToString(tableName)]
+	tb := tpl.Tables[op.table]
+	if tb == nil {
+		return fmt.Errorf("%s on %s, which is not a table of the template", op.op, aws.ToString(tableName))
+	}
+	op.transactional = transactional
+	op.size = capacity.ItemSize(item)
+	op.wcu = capacity.WriteUnits(op.size)
+	if transactional {
+		op.wcu *= 2
+	}
+	op.indexes = capacity.IndexWrites(item, tb.CreateTableInput(aws.ToString(tableName)))
+	for _, u := range op.indexes {
+		op.wcu += u
+	}
+	return nil
 }
 
 // total is "2 RCU", "1 RCU + 2 WCU"; reported is the endpoint's total.
@@ -113,6 +149,9 @@ func (op opCapacity) basis() string {
 		return fmt.Sprintf("item %d B, eventually consistent", op.size)
 	}
 	s := fmt.Sprintf("new item %d B", op.size)
+	if op.transactional {
+		s += ", transactional (2 WCU per KB)"
+	}
 	if len(op.indexes) > 0 {
 		s += ", in " + strings.Join(slices.Sorted(maps.Keys(op.indexes)), ", ")
 	}

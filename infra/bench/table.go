@@ -178,8 +178,8 @@ func (r *results) notes() []string {
 			"call after the warm-up, authorizer included; the run fails unless the two lists are equal, in order.",
 		fmt.Sprintf("Warm latency: %d warm-up then %d timed sequential requests per route through the local gateway, each followed "+
 			"by its floor: the same pkg/dynamo calls made from this process through the same proxy to the same moto. Ratio: gateway "+
-			"÷ floor per percentile (nearest rank). POST /v1/checkouts sends no Idempotency-Key (with one it writes a "+
-			"TransactWriteItems, 5 WCU); the public route is paced under its template throttle.", r.cfg.warmup, r.cfg.requests),
+			"÷ floor per percentile (nearest rank). POST /v1/checkouts sends no Idempotency-Key (with one, its "+
+			"TransactWriteItems also puts the idempotency record); the public route is paced under its template throttle.", r.cfg.warmup, r.cfg.requests),
 		"Capacity: computed by DynamoDB's documented rules (infra/capacity, docs/dynamodb-costs.md) from the item sizes " +
 			"of the checked floor call; moto's own figures are placeholders, shown only as reported.",
 	}

@@ -419,7 +419,7 @@ func (s *Stack) startEventSources(tpl *samtemplate.Template, opts Options, invok
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
 		for _, e := range fn.StreamEvents {
-			st := eventsource.Stream{Function: id, Event: e, StreamARN: s.Streams[e.Table]}
+			st := eventsource.Stream{Function: id, Event: e, StreamARN: s.Streams[e.Table], Timeout: time.Duration(fn.Timeout) * time.Second}
 			if e.OnFailure != "" {
 				st.OnFailureURL = s.Queues[e.OnFailure].URL
 			}
@@ -427,7 +427,7 @@ func (s *Stack) startEventSources(tpl *samtemplate.Template, opts Options, invok
 		}
 		for _, e := range fn.QueueEvents {
 			q := s.Queues[e.Queue]
-			queues = append(queues, eventsource.Queue{Function: id, Event: e, URL: q.URL, ARN: q.ARN})
+			queues = append(queues, eventsource.Queue{Function: id, Event: e, URL: q.URL, ARN: q.ARN, Timeout: time.Duration(fn.Timeout) * time.Second})
 		}
 	}
 	if len(streams)+len(queues) == 0 {

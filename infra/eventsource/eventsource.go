@@ -45,6 +45,8 @@ type Stream struct {
 	StreamARN string
 	// OnFailureURL is the URL of the queue of DestinationConfig.OnFailure, "" for none.
 	OnFailureURL string
+	// Timeout is the function's (see invokeTimeout).
+	Timeout time.Duration
 }
 
 // Queue is an SQS event of a function with its physical names resolved.
@@ -52,6 +54,8 @@ type Queue struct {
 	Function string // logical id
 	Event    samtemplate.QueueEvent
 	URL, ARN string
+	// Timeout is the function's (see invokeTimeout).
+	Timeout time.Duration
 }
 
 // Options configures Start.
@@ -165,6 +169,19 @@ func prepare(opts Options, function string, patterns []string) (gateway.Invoker,
 		filters = append(filters, p)
 	}
 	return inv, filters, nil
+}
+
+// invokeTimeout bounds one invocation of a function whose Timeout is timeout (0: Lambda's default,
+// 3 s). Lambda never waits longer than the function's timeout: past it the invocation is a
+// Sandbox.Timedout error, the batch is retried and the poller moves on. An invocation that does not
+// come back (an emulator wedged, its runtime killed mid-batch) would otherwise hold its shard or
+// queue poller for good. The margin (as long as the timeout, at most 5 s) leaves the emulator time
+// to report the timeout itself.
+func invokeTimeout(timeout time.Duration) time.Duration {
+	if timeout <= 0 {
+		timeout = 3 * time.Second
+	}
+	return timeout + min(timeout, 5*time.Second)
 }
 
 // Close stops every poller and waits for them; an invocation in flight is abandoned.

@@ -441,3 +441,53 @@ func TestQueueConcurrency(t *testing.T) {
 		t.Errorf("peak concurrency %d, want 3", p)
 	}
 }
+
+// TestStreamInvocationThatNeverReturns: an invocation that does not come back (a wedged emulator,
+// a runtime killed mid-batch) is abandoned once the function's timeout (and its margin) has
+// passed, and the batch is retried: the shard keeps being processed, as Lambda's does.
+func TestStreamInvocationThatNeverReturns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.put(t, "k0", "event")
+	var bound atomic.Int64
+	inv := &invoker{}
+	hang := &hangingInvoker{invoker: inv, bound: &bound}
+	w.opts.Functions = map[string]gateway.Invoker{"Fn": hang}
+	s, err := Start([]Stream{{Function: "Fn", Event: streamEvent(nil), StreamARN: w.stream, Timeout: 200 * time.Millisecond}}, nil, w.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	eventually(t, "the batch retried after the invocation that never returned", func() bool { return len(inv.calls()) >= 2 })
+	if b := time.Duration(bound.Load()); b <= 200*time.Millisecond || b > 400*time.Millisecond {
+		t.Errorf("the first invocation was allowed %s, want the 200 ms timeout plus its margin", b)
+	}
+	w.put(t, "k1", "event")
+	eventually(t, "the next record", func() bool { return len(inv.calls()) >= 3 })
+	if got := streamKeys(t, inv.calls()[2]); fmt.Sprint(got) != "[k1]" {
+		t.Errorf("third batch %v, want [k1]", got)
+	}
+}
+
+// hangingInvoker's first invocation never returns on its own: it waits for its context to end.
+type hangingInvoker struct {
+	*invoker
+	bound *atomic.Int64 // how long the first invocation was allowed
+	once  sync.Once
+}
+
+func (h *hangingInvoker) Invoke(ctx context.Context, payload []byte) (gateway.Invocation, error) {
+	first := false
+	h.once.Do(func() { first = true })
+	if !first {
+		return h.invoker.Invoke(ctx, payload)
+	}
+	h.invoker.mu.Lock()
+	h.invoker.payloads = append(h.invoker.payloads, payload)
+	h.invoker.mu.Unlock()
+	if d, ok := ctx.Deadline(); ok {
+		h.bound.Store(int64(time.Until(d)))
+	}
+	<-ctx.Done()
+	return gateway.Invocation{}, ctx.Err()
+}

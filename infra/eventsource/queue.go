@@ -124,7 +124,9 @@ func (p *queuePoller) process(ctx context.Context, batch []events.SQSMessage) {
 		p.log.Error("encode batch", "error", err.Error())
 		return
 	}
-	inv, err := p.invoke.Invoke(ctx, payload)
+	ictx, cancel := context.WithTimeout(ctx, invokeTimeout(p.src.Timeout))
+	inv, err := p.invoke.Invoke(ictx, payload)
+	cancel()
 	if ctx.Err() != nil {
 		return
 	}

@@ -161,7 +161,9 @@ func (p *streamPoller) process(ctx context.Context, log *slog.Logger, shardID st
 			log.Error("encode batch", "error", err.Error())
 			return
 		}
-		inv, err := p.invoke.Invoke(ctx, payload)
+		ictx, cancel := context.WithTimeout(ctx, invokeTimeout(p.src.Timeout))
+		inv, err := p.invoke.Invoke(ictx, payload)
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}
