@@ -276,6 +276,7 @@ func TestEveryOperationOverHTTP(t *testing.T) {
 	e2etest.Want(t, r, http.StatusOK)
 	event := e2etest.Decode[struct{ Data []struct{ ID string } }](t, r).Data[0].ID
 	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/v1/events/"+event, e2etest.Bearer(s.key), ""), http.StatusOK)
+	e2etest.Want(t, client.Call(t, dashboardAPI, "GET", "/projects/"+s.project+"/events?type=checkout.created&limit=5", e2etest.Bearer(s.token), ""), http.StatusOK)
 	e2etest.Want(t, client.Call(t, publicAPI, "GET", s.buttonPath(), nil, ""), http.StatusOK)
 	r = client.Call(t, publicAPI, "POST", s.buttonPath()+"/checkouts", nil, "")
 	e2etest.Want(t, r, http.StatusCreated)
