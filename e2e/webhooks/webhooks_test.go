@@ -3,29 +3,63 @@
 // event source mappings do) and a receiver on loopback (make dev sets WebhookAllowLoopback). A
 // checkout's change goes through the table's stream, FanoutEventsFunction, the webhook queue and
 // DeliverWebhooksFunction to the receiver, which verifies every request with the official
-// Standard Webhooks library.
+// Standard Webhooks library. The functions reach DynamoDB through infra/dynamoproxy, so that a
+// test can fail it for the delivery function alone.
 package webhooks
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"codex/e2e/e2etest"
+	"codex/infra/devstack"
+	"codex/infra/dynamoproxy"
 )
 
-var client = &e2etest.Client{}
+var (
+	client = &e2etest.Client{}
+	// proxy stands between the functions and DynamoDB (TestDeliveryKilledAndDynamoDBFailing).
+	proxy *dynamoproxy.Proxy
+)
 
 func TestMain(m *testing.M) {
-	e2etest.Suite{Name: "webhooks", Client: client, OpenAPI: true}.Main(m)
+	os.Exit(run(m))
 }
+
+func run(m *testing.M) int {
+	var err error
+	if proxy, err = dynamoproxy.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "start the DynamoDB proxy:", err)
+		return 1
+	}
+	defer proxy.Close()
+	return e2etest.Suite{Name: "webhooks", Client: client, OpenAPI: true,
+		Options: devstack.Options{
+			FunctionDynamoDBEndpoint: proxy.URL(),
+			// A message whose delivery died or failed comes back in seconds, not the template's six
+			// minutes; still well above a delivery's time, so that no other test sees a repeat.
+			QueueVisibilityTimeout: visibility,
+		},
+		Started: func(s *devstack.Stack) error {
+			proxy.SetUpstream(s.Endpoint)
+			return nil
+		},
+	}.Run(m)
+}
+
+const visibility = 10 * time.Second
 
 func call(t *testing.T, method, path string, header http.Header, body string) e2etest.Response {
 	t.Helper()
@@ -33,13 +67,16 @@ func call(t *testing.T, method, path string, header http.Header, body string) e2
 }
 
 // receiver answers each request with the next status of its script (the last one repeats) and
-// keeps what it got, verified with the official library once its secret is known.
+// keeps what it got, verified with the official library once its secret is known. With hold set,
+// the first request is kept (held) until hold is closed before it is answered.
 type receiver struct {
 	url    string
 	mu     sync.Mutex
 	secret string
 	script []int
 	got    []delivery
+	hold   chan struct{}
+	held   chan struct{} // closed once the first request is being held
 }
 
 type delivery struct {
@@ -53,11 +90,16 @@ func newReceiver(t *testing.T, script ...int) *receiver {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		defer r.mu.Unlock()
 		wh, err := standardwebhooks.NewWebhook(r.secret)
 		ok := err == nil && wh.Verify(body, req.Header) == nil
 		status := r.script[min(len(r.got), len(r.script)-1)]
 		r.got = append(r.got, delivery{req.Header.Get("webhook-id"), string(body), ok, status})
+		first := len(r.got) == 1
+		r.mu.Unlock()
+		if first && r.hold != nil {
+			close(r.held)
+			<-r.hold
+		}
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(srv.Close)
@@ -211,5 +253,107 @@ func TestPingAndGone(t *testing.T) {
 	}
 	if n := len(other.deliveries()); n != 0 {
 		t.Errorf("an endpoint subscribed to checkout.completed only got %d requests", n)
+	}
+}
+
+// TestDeliveryKilledAndDynamoDBFailing: DeliverWebhooksFunction dies in the middle of a batch (its
+// emulators and runtimes killed while the receiver holds the first request), then its DynamoDB
+// writes fail for a while, so the attempts it sends cannot be recorded: afterwards every event has
+// reached the receiver, each request verified, and every repeat of an event carries its
+// webhook-id and its body unchanged. The first event is sent at least twice (its first request
+// was in flight when the function died).
+func TestDeliveryKilledAndDynamoDBFailing(t *testing.T) {
+	s := newShop(t, "e2e-faults")
+	recv := newReceiver(t, 200)
+	recv.hold, recv.held = make(chan struct{}), make(chan struct{})
+	released := sync.OnceFunc(func() { close(recv.hold) })
+	t.Cleanup(released)
+	hook := s.endpoint(t, recv, `["checkout.created"]`)
+
+	var checkouts []string
+	for range 3 {
+		r := call(t, "POST", "/v1/checkouts", e2etest.Bearer(s.key), checkoutBody)
+		e2etest.Want(t, r, http.StatusCreated)
+		checkouts = append(checkouts, e2etest.Decode[struct{ ID string }](t, r).ID)
+	}
+	select {
+	case <-recv.held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery reached the receiver")
+	}
+	pool := client.Stack.Pool("DeliverWebhooksFunction")
+	pids := pool.PIDs()
+	if len(pids) == 0 {
+		t.Fatal("DeliverWebhooksFunction has no process while it delivers")
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { proxy.Set(nil) })
+	// Until a write of the function has been refused: its attempts reach the receiver and are
+	// not recorded, so their messages come back.
+	proxy.SetFor("DeliverWebhooksFunction", func(op string, _ []byte) dynamoproxy.Fault {
+		if op == "GetItem" {
+			return dynamoproxy.Pass
+		}
+		return dynamoproxy.Refuse
+	})
+	released()
+	await(t, 3*visibility, "no write of DeliverWebhooksFunction was refused", func() bool {
+		for k, n := range proxy.Counts() {
+			if strings.HasPrefix(k, "refuse ") && n > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("DynamoDB calls of DeliverWebhooksFunction under the fault: %v", proxy.Counts())
+	proxy.Set(nil)
+
+	// checkout id → the webhook-ids and bodies it was delivered with.
+	delivered := func() map[string][]delivery {
+		out := map[string][]delivery{}
+		for _, d := range recv.deliveries() {
+			var ev struct {
+				Data struct{ Object struct{ ID string } }
+			}
+			if json.Unmarshal([]byte(d.body), &ev) == nil {
+				out[ev.Data.Object.ID] = append(out[ev.Data.Object.ID], d)
+			}
+		}
+		return out
+	}
+	first := recv.deliveries()[0].id
+	// Done when the held event has been sent again and the deliveries list records a success for
+	// every event the receiver got, one per checkout.
+	await(t, 3*visibility, "not every event was delivered and recorded", func() bool {
+		got := delivered()
+		if len(slices.DeleteFunc(recv.deliveries(), func(d delivery) bool { return d.id != first })) < 2 {
+			return false
+		}
+		type attempt struct {
+			EventID string `json:"event_id"`
+			Outcome string
+		}
+		page := e2etest.Decode[struct{ Data []attempt }](t, call(t, "GET", hook+"/deliveries", e2etest.Bearer(s.token), ""))
+		for _, c := range checkouts {
+			if len(got[c]) == 0 || !slices.Contains(page.Data, attempt{got[c][0].id, "succeeded"}) {
+				return false
+			}
+		}
+		return true
+	})
+	got := delivered()
+	for _, c := range checkouts {
+		for _, d := range got[c] {
+			if !d.verified || d.id != got[c][0].id || d.body != got[c][0].body {
+				t.Errorf("checkout %s: delivery %+v, want verified, webhook-id %s and the first body", c, d, got[c][0].id)
+			}
+		}
+	}
+	if len(got) != len(checkouts) {
+		t.Errorf("deliveries for %d checkouts, want %d: %v", len(got), len(checkouts), got)
 	}
 }

@@ -78,6 +78,11 @@ type Options struct {
 	// further retry up to 64 times itself or a minute; default one second. Tests of failures
 	// shorten it.
 	StreamRetryDelay time.Duration
+	// QueueVisibilityTimeout, when set, replaces every template queue's VisibilityTimeout (whole
+	// seconds, at least one), so that a message whose invocation failed or whose function died
+	// comes back in seconds rather than the template's minutes. It must be given at creation:
+	// moto ignores a later SetQueueAttributes. Tests of failures set it; AWS keeps the template's.
+	QueueVisibilityTimeout time.Duration
 	// Log receives progress, the gateway's access log and the functions' output.
 	Log *slog.Logger
 	// Parameters overrides template parameters by name, as sam deploy --parameter-overrides does;
@@ -238,7 +243,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	log.Info("built", "functions", len(bootstraps), "reused", reused, "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
 
-	if err := s.createResources(ctx, tpl, opts.Region); err != nil {
+	if err := s.createResources(ctx, withVisibilityTimeout(tpl, opts.QueueVisibilityTimeout), opts.Region); err != nil {
 		return s, err
 	}
 
@@ -333,6 +338,23 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	log.Info("ready", "apis", s.APIs, "seconds", time.Since(started).Round(100*time.Millisecond).Seconds())
 	return s, nil
+}
+
+// withVisibilityTimeout returns tpl with every queue's VisibilityTimeout set to d rounded up to
+// whole seconds, or tpl itself when d is zero; tpl is not changed.
+func withVisibilityTimeout(tpl *samtemplate.Template, d time.Duration) *samtemplate.Template {
+	if d <= 0 {
+		return tpl
+	}
+	secs := int((d + time.Second - 1) / time.Second)
+	out := *tpl
+	out.Queues = make(map[string]*samtemplate.Queue, len(tpl.Queues))
+	for id, q := range tpl.Queues {
+		c := *q
+		c.VisibilityTimeout = &secs
+		out.Queues[id] = &c
+	}
+	return &out
 }
 
 // createResources creates the template's tables, queues and user pool in moto.

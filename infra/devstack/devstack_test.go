@@ -238,3 +238,30 @@ func TestDashboardAPI(t *testing.T) {
 		t.Fatalf("banner:\n%s", d)
 	}
 }
+
+// TestQueueVisibilityTimeoutOverride: the option sets every queue's VisibilityTimeout (rounded up
+// to whole seconds, even on a queue the template leaves at SQS's default) and leaves the template
+// itself and the other attributes alone; zero keeps the template's.
+func TestQueueVisibilityTimeoutOverride(t *testing.T) {
+	thirty := 30
+	redrive := &samtemplate.RedrivePolicy{DeadLetterQueue: "Dead", MaxReceiveCount: 5}
+	tpl := &samtemplate.Template{Queues: map[string]*samtemplate.Queue{
+		"Work": {LogicalID: "Work", VisibilityTimeout: &thirty, RedrivePolicy: redrive},
+		"Dead": {LogicalID: "Dead"},
+	}}
+	if got := withVisibilityTimeout(tpl, 0); got != tpl {
+		t.Fatal("zero changed the template")
+	}
+	got := withVisibilityTimeout(tpl, 1500*time.Millisecond)
+	for id, q := range got.Queues {
+		if q.VisibilityTimeout == nil || *q.VisibilityTimeout != 2 {
+			t.Errorf("%s: VisibilityTimeout %v, want 2", id, q.VisibilityTimeout)
+		}
+	}
+	if got.Queues["Work"].RedrivePolicy != redrive {
+		t.Errorf("other attributes lost: %+v", got.Queues["Work"])
+	}
+	if *tpl.Queues["Work"].VisibilityTimeout != 30 || tpl.Queues["Dead"].VisibilityTimeout != nil {
+		t.Errorf("template changed: %+v %+v", tpl.Queues["Work"], tpl.Queues["Dead"])
+	}
+}

@@ -89,6 +89,7 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	rule    func(op string, body []byte) Fault
+	caller  string        // when set, the rule applies only to requests signed by it
 	changed chan struct{} // closed when the rule changes, releasing hung requests
 	counts  map[string]int
 	calls   []Call
@@ -126,10 +127,15 @@ func (p *Proxy) SetUpstream(endpoint string) {
 
 // Set installs a rule (nil: pass everything) and resets the counts; requests hanging under the
 // previous rule are released (reset).
-func (p *Proxy) Set(rule func(op string, body []byte) Fault) {
+func (p *Proxy) Set(rule func(op string, body []byte) Fault) { p.SetFor("", rule) }
+
+// SetFor is Set for the requests of one caller, the access key id they are signed with (devstack
+// signs each function's with its logical id): the other callers' pass, so a test can fail
+// DynamoDB for one function while the rest of the stack works. "" is every caller, as Set.
+func (p *Proxy) SetFor(caller string, rule func(op string, body []byte) Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.rule = rule
+	p.rule, p.caller = rule, caller
 	close(p.changed)
 	p.changed = make(chan struct{})
 	p.counts = map[string]int{}
@@ -176,14 +182,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reset(w)
 		return
 	}
+	who := signer(r.Header.Get("Authorization"))
 	var call *Call
 	if p.recording.Load() {
 		call = parseCall(op, body)
-		call.Caller = signer(r.Header.Get("Authorization"))
+		call.Caller = who
 	}
 	p.mu.Lock()
 	f := Pass
-	if p.rule != nil {
+	if p.rule != nil && (p.caller == "" || p.caller == who) {
 		f = p.rule(op, body)
 	}
 	p.counts[f.String()+" "+op]++

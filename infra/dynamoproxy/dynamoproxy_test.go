@@ -174,3 +174,27 @@ func TestRecordingWhatIAMNeeds(t *testing.T) {
 		t.Errorf("an unsigned call has caller %q", c.Caller)
 	}
 }
+
+// TestSetForFailsOneCaller: a rule set for one caller fails only the requests signed by it; the
+// others, and unsigned ones, pass; Set applies to everyone again.
+func TestSetForFailsOneCaller(t *testing.T) {
+	up, hits := upstream(t)
+	p := start(t, up.URL)
+	p.SetFor("DeliverWebhooksFunction", func(string, []byte) Fault { return Refuse })
+	if _, _, err := call(p, "GetItem", `{}`, "DeliverWebhooksFunction"); err == nil {
+		t.Error("the caller's request got an answer")
+	}
+	if _, _, err := call(p, "GetItem", `{}`, "CreateCheckoutFunction"); err != nil {
+		t.Errorf("another caller's request: %v", err)
+	}
+	if _, _, err := call(p, "GetItem", `{}`); err != nil {
+		t.Errorf("an unsigned request: %v", err)
+	}
+	if hits.Load() != 2 {
+		t.Errorf("upstream saw %d requests, want the other two", hits.Load())
+	}
+	p.Set(func(string, []byte) Fault { return Refuse })
+	if _, _, err := call(p, "GetItem", `{}`, "CreateCheckoutFunction"); err == nil {
+		t.Error("Set did not apply to every caller")
+	}
+}
