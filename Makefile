@@ -166,7 +166,7 @@ sam-env: ## write sam local's --env-vars file (.dev/sam-env.json) from the runni
 # bootstrap, with exactly the functions' build command; it is not a function of the template.
 .PHONY: bench bench-hello
 BENCH_FLAGS ?=
-bench: ## sizes, cold starts, authorizer cost, warm latency vs floor, capacity: one table (about a minute)
+bench: ## sizes, cold starts, authorizer cost, warm latency vs floor, capacity, webhooks: one table
 	@$(GO) run ./infra/bench -root $(CURDIR) $(BENCH_FLAGS)
 
 bench-hello: ; $(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./infra/bench/hello

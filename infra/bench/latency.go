@@ -232,7 +232,7 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, proxy *dynamoprox
 				// (and the floor's priced) before any is timed.
 				proxy.StartRecording()
 				_, err := request()
-				routeCalls := dynamoproxy.Describe(proxy.StopRecording(), stack.Tables)
+				routeCalls := dynamoproxy.Describe(requestCalls(proxy.StopRecording(), tpl), stack.Tables)
 				if err != nil {
 					return nil, err
 				}
@@ -240,7 +240,7 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, proxy *dynamoprox
 				call := r.floor(recorded)
 				proxy.StartRecording()
 				err = call(ctx)
-				floorCalls := dynamoproxy.Describe(proxy.StopRecording(), stack.Tables)
+				floorCalls := dynamoproxy.Describe(requestCalls(proxy.StopRecording(), tpl), stack.Tables)
 				if err != nil {
 					return nil, fmt.Errorf("floor of %s: %w", key, err)
 				}
@@ -272,6 +272,16 @@ func measureRoutes(ctx context.Context, stack *devstack.Stack, proxy *dynamoprox
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// requestCalls drops the calls of the template's event-source functions (the stream's fan-out,
+// the queue's delivery): they run on their own after a change is committed, whenever their poller
+// sees it, so they are no request's calls, and may land in the recording of the next one.
+func requestCalls(calls []dynamoproxy.Call, tpl *samtemplate.Template) []dynamoproxy.Call {
+	return slices.DeleteFunc(calls, func(c dynamoproxy.Call) bool {
+		fn := tpl.Functions[c.Caller]
+		return fn != nil && (len(fn.StreamEvents) > 0 || len(fn.QueueEvents) > 0)
+	})
 }
 
 // checkCalls fails unless a request of the route made exactly the DynamoDB calls its floor makes,

@@ -1,8 +1,9 @@
 // Command bench is `make bench`: it builds the deployed functions and a hello world, starts its
 // own local stack (a devstack on free ports with its own state directory) and prints one table of
 // sizes, cold starts, the authorizer's in-handler cost, warm latency against a floor of the same
-// DynamoDB calls (checked equal in each run) and DynamoDB capacity per request, every figure from
-// this run. It stops everything it started before it prints, also on Ctrl-C. docs/benchmarks.md
+// DynamoDB calls (checked equal in each run), DynamoDB capacity per request, and the webhook
+// pipeline's commit → delivery latency and deliveries per second against floors of the same
+// stream, SQS and HTTP calls, every figure from this run. It stops everything it started before it prints, also on Ctrl-C. docs/benchmarks.md
 // describes the rows.
 package main
 
@@ -32,6 +33,9 @@ type config struct {
 	requests int // timed requests per route (and as many floor calls)
 	warmup   int // untimed requests per route first
 	verbose  bool
+	// hooks is how many checkouts the webhook latency times; hookRounds how many checkouts the
+	// webhook throughput sends to 16 endpoints. Both small: moto slows with every transaction.
+	hooks, hookRounds int
 }
 
 func main() {
@@ -40,10 +44,12 @@ func main() {
 	flag.IntVar(&cfg.cold, "cold", 15, "cold starts per function (the table shows the median)")
 	flag.IntVar(&cfg.requests, "n", 300, "timed sequential requests per route, and as many floor calls")
 	flag.IntVar(&cfg.warmup, "warmup", 30, "untimed requests per route before timing")
+	flag.IntVar(&cfg.hooks, "hooks", 20, "checkouts timed from commit to webhook delivery, and as many floor rounds")
+	flag.IntVar(&cfg.hookRounds, "hookrounds", 4, "checkouts sent to 16 webhook endpoints to time deliveries per second")
 	flag.BoolVar(&cfg.verbose, "v", false, "the stack's logs on stderr")
 	flag.Parse()
-	if cfg.cold < 1 || cfg.requests < 1 || cfg.warmup < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -cold and -n must be at least 1, -warmup at least 0")
+	if cfg.cold < 1 || cfg.requests < 1 || cfg.warmup < 0 || cfg.hooks < 1 || cfg.hookRounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -cold, -n, -hooks and -hookrounds must be at least 1, -warmup at least 0")
 		os.Exit(2)
 	}
 
@@ -141,6 +147,9 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	}
 	if res.script, err = measureScript(ctx, stack.APIs["PublicApi"]); err != nil {
 		return nil, err
+	}
+	if res.webhooks, err = measureWebhooks(ctx, stack, cfg.hooks, cfg.hookRounds); err != nil {
+		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 	progress("stopping the local stack")
 	if err := stack.Close(); err != nil {

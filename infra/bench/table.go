@@ -25,6 +25,7 @@ type results struct {
 	// dashboardJS and dashboardJSGzip are the dashboard's initial JavaScript, raw and gzipped.
 	dashboardJS, dashboardJSGzip int
 	script                       scriptSize
+	webhooks                     *webhookResult
 }
 
 // percentile is the nearest-rank percentile p (0 < p ≤ 100) of ds: the smallest value that at least
@@ -147,6 +148,15 @@ func (r *results) render() string {
 		}
 	}
 
+	if w := r.webhooks; w != nil {
+		g50, g99 := percentile(w.latency, 50), percentile(w.latency, 99)
+		f50, f99 := percentile(w.floorLatency, 50), percentile(w.floorLatency, 99)
+		t.add("committed change → webhook received", fmt.Sprintf("p50 / p99 of %d, ms", len(w.latency)), ms(g50)+" / "+ms(g99),
+			"floor "+ms(f50)+" / "+ms(f99), ratio(float64(g50), float64(f50))+" / "+ratio(float64(g99), float64(f99)))
+		t.add("webhook deliveries to a local receiver", fmt.Sprintf("sustained per second, %d deliveries", w.deliveries),
+			fmt.Sprintf("%.1f", w.rate), fmt.Sprintf("floor %.1f", w.floorRate), ratio(w.rate, w.floorRate))
+	}
+
 	t.add("GET /button.js", "body over HTTP, gzipped (identity), bytes", fmt.Sprintf("%d (%d)", r.script.gzipped, r.script.identity),
 		fmt.Sprintf("budget %d gzipped", scriptBudget), ratio(float64(r.script.gzipped), scriptBudget))
 
@@ -182,5 +192,13 @@ func (r *results) notes() []string {
 			"TransactWriteItems also puts the idempotency record); the public route is paced under its template throttle.", r.cfg.warmup, r.cfg.requests),
 		"Capacity: computed by DynamoDB's documented rules (infra/capacity, docs/dynamodb-costs.md) from the item sizes " +
 			"of the checked floor call; moto's own figures are placeholders, shown only as reported.",
+		fmt.Sprintf("Webhooks: a local receiver registered as an endpoint (the stack allows loopback receivers, as make dev's) verifies "+
+			"each delivery with the official Standard Webhooks library. Latency: %d checkouts (after one untimed), from POST /v1/checkouts "+
+			"returning to the signed checkout.created arriving, through the stream, FanoutEventsFunction, WebhookQueue and "+
+			"DeliverWebhooksFunction; each followed by its floor, which commits the same transaction directly and times from the commit: "+
+			"DescribeStream/GetRecords polled every %s as the local event source polls, SendMessage, ReceiveMessage, DeleteMessage, "+
+			"the POST. Deliveries per second: %d endpoints, %d checkouts back to back, first to last arrival; floor: as many "+
+			"messages queued directly, then received, POSTed and deleted by %d pollers (the event source's).",
+			r.cfg.hooks, streamPollInterval, throughputEndpoints, r.cfg.hookRounds, floorPollers),
 	}
 }
