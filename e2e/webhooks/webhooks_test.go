@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -212,6 +213,64 @@ func TestCheckoutCreatedReachesTheReceiver(t *testing.T) {
 	if d := recv.deliveries()[2]; d.id != got[0].id || !d.verified || d.body != string(r.Body) {
 		t.Errorf("redelivery %+v", d)
 	}
+}
+
+// TestCheckoutLifecycleEvents: a checkout paid on the hosted page, one declined there and one
+// expired by the merchant each reach a receiver subscribed to every event: created, completed,
+// payment_failed and expired, each request verified by the official library and its body byte for
+// byte what GET /v1/events/{id} returns, each event about its own checkout.
+func TestCheckoutLifecycleEvents(t *testing.T) {
+	s := newShop(t, "e2e-hooks-lifecycle")
+	recv := newReceiver(t, 200)
+	s.endpoint(t, recv, `["*"]`)
+	create := func() string {
+		r := call(t, "POST", "/v1/checkouts", e2etest.Bearer(s.key), checkoutBody)
+		e2etest.Want(t, r, http.StatusCreated)
+		return e2etest.Decode[struct{ ID string }](t, r).ID
+	}
+	pay := func(id, number string, status int) {
+		form := url.Values{"email": {"buyer@example.com"}, "card_number": {number}, "card_expiry": {"12/40"}, "card_cvc": {"123"}}.Encode()
+		r := client.Call(t, "PublicApi", "POST", "/c/"+id+"/pay", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form)
+		e2etest.Want(t, r, status)
+	}
+	paid, declined, expired := create(), create(), create()
+	pay(paid, "4242 4242 4242 4242", http.StatusSeeOther)
+	pay(declined, "4000 0000 0000 0002", http.StatusPaymentRequired)
+	e2etest.Want(t, call(t, "POST", "/v1/checkouts/"+expired+"/expire", e2etest.Bearer(s.key), ""), http.StatusOK)
+
+	want := map[string]string{ // event type and checkout → arrived
+		"checkout.created " + paid: "", "checkout.created " + declined: "", "checkout.created " + expired: "",
+		"checkout.completed " + paid: "", "checkout.payment_failed " + declined: "", "checkout.expired " + expired: "",
+	}
+	seen := map[string]bool{}
+	await(t, 60*time.Second, "not every lifecycle event arrived", func() bool {
+		for _, d := range recv.deliveries() {
+			if seen[d.id] {
+				continue
+			}
+			seen[d.id] = true
+			r := call(t, "GET", "/v1/events/"+d.id, e2etest.Bearer(s.key), "")
+			e2etest.Want(t, r, http.StatusOK)
+			if !d.verified || d.body != string(r.Body) {
+				t.Errorf("delivery %s: verified %v; body equal to GET /v1/events/{id}: %v", d.id, d.verified, d.body == string(r.Body))
+			}
+			ev := e2etest.Decode[struct {
+				Type string
+				Data struct{ Object struct{ ID string } }
+			}](t, r)
+			k := ev.Type + " " + ev.Data.Object.ID
+			if _, ok := want[k]; !ok {
+				t.Errorf("unexpected event %s", k)
+			}
+			want[k] = d.id
+		}
+		for _, id := range want {
+			if id == "" {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // TestPingAndGone: the test route's ping reaches only its endpoint; a receiver answering 410
