@@ -45,13 +45,14 @@ func optionalTime(t time.Time) *string {
 	return &s
 }
 
-// actor is the dashboard user making req: the JWT's subject and email claims.
-func actor(req *Request) (codex.Actor, error) {
-	user, err := UserID(req)
+// keyChanger starts every route that changes a project's keys: the caller must be a member of the
+// project, and is the actor its audit events record (the JWT's subject and email claims).
+func keyChanger(ctx context.Context, projects codex.ProjectStore, req *Request) (codex.Membership, codex.Actor, error) {
+	m, err := memberProject(ctx, projects, req)
 	if err != nil {
-		return codex.Actor{}, err
+		return codex.Membership{}, codex.Actor{}, err
 	}
-	return codex.Actor{UserID: user, Email: req.RequestContext.Authorizer.JWT.Claims["email"]}, nil
+	return m, codex.Actor{UserID: m.UserID, Email: req.RequestContext.Authorizer.JWT.Claims["email"]}, nil
 }
 
 // auditEvent starts the audit event of req: who, from where, when.
@@ -97,11 +98,7 @@ type createKeyBody struct {
 }
 
 func (h CreateKey) Serve(ctx context.Context, req *Request) (Response, error) {
-	m, err := memberProject(ctx, h.Projects, req)
-	if err != nil {
-		return Response{}, err
-	}
-	who, err := actor(req)
+	m, who, err := keyChanger(ctx, h.Projects, req)
 	if err != nil {
 		return Response{}, err
 	}
@@ -148,11 +145,7 @@ type rollKeyBody struct {
 }
 
 func (h RollKey) Serve(ctx context.Context, req *Request) (Response, error) {
-	m, err := memberProject(ctx, h.Projects, req)
-	if err != nil {
-		return Response{}, err
-	}
-	who, err := actor(req)
+	m, who, err := keyChanger(ctx, h.Projects, req)
 	if err != nil {
 		return Response{}, err
 	}
@@ -218,11 +211,7 @@ type DeleteKey struct {
 }
 
 func (h DeleteKey) Serve(ctx context.Context, req *Request) (Response, error) {
-	m, err := memberProject(ctx, h.Projects, req)
-	if err != nil {
-		return Response{}, err
-	}
-	who, err := actor(req)
+	m, who, err := keyChanger(ctx, h.Projects, req)
 	if err != nil {
 		return Response{}, err
 	}
