@@ -1,10 +1,10 @@
 // The Buy buttons tab: create (price typed in major units, sent in the currency's minor units),
 // list, archive, and the two-line snippet to paste, with Copy and a preview.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { Api, Button } from "./api";
 import type { Config } from "./config";
 import { currencies, formatMoney, toMinor } from "./money";
-import { announce, CopyButton, Dialog, Field, FormError, fieldErrors, Time } from "./ui";
+import { announce, CopyButton, Dialog, Field, FormError, fieldErrors, Time, useProjectList } from "./ui";
 
 // The API's params and the labels of their fields.
 const fields = { name: "Product name", unit_amount: "Price", currency: "Currency", success_url: "Success URL", cancel_url: "Cancel URL" };
@@ -22,19 +22,10 @@ function escapeHTML(s: string): string {
 }
 
 export function ButtonsTab({ api, cfg, projectId }: { api: Api; cfg: Config; projectId: string }) {
-  const [buttons, setButtons] = useState<Button[] | null>(null);
-  const [loadError, setLoadError] = useState("");
+  const [buttons, setButtons, loadError, setLoadError] = useProjectList<Button>((id) => api.buttons(id), projectId);
   const [showing, setShowing] = useState<Button | null>(null);
   const [archiving, setArchiving] = useState<Button | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
-
-  useEffect(() => {
-    setButtons(null);
-    api.buttons(projectId).then(
-      (p) => setButtons(p.data),
-      (e) => setLoadError(e.message),
-    );
-  }, [projectId]);
 
   async function archive(b: Button) {
     setArchiving(null);

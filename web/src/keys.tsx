@@ -3,22 +3,13 @@
 // trash that revokes at once.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api, CreatedKey, Key } from "./api";
-import { announce, Dialog, Field, FormError, fieldErrors, ShownOnce, Time, TrashIcon } from "./ui";
+import { announce, Dialog, Field, FormError, fieldErrors, ShownOnce, Time, TrashIcon, useProjectList } from "./ui";
 
 export function KeysTab({ api, projectId }: { api: Api; projectId: string }) {
-  const [keys, setKeys] = useState<Key[] | null>(null);
-  const [loadError, setLoadError] = useState("");
+  const [keys, setKeys, loadError, setLoadError] = useProjectList<Key>((id) => api.keys(id), projectId);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Key | null>(null);
   const createButton = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    setKeys(null);
-    api.keys(projectId).then(
-      (p) => setKeys(p.data),
-      (e) => setLoadError(e.message),
-    );
-  }, [projectId]);
 
   useEffect(() => {
     // The keys tab's first render after sign-in, for the figure in docs/dashboard.md.

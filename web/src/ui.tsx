@@ -242,3 +242,19 @@ export function ShownOnce(p: ShownOnceProps) {
     </div>
   );
 }
+
+// useProjectList loads a list of the project's (keys, buttons, endpoints) when the project changes:
+// null while loading, the load's error message if it fails. The setters let a tab change the list
+// in place after a create, an edit or a delete, and report an action's failure where a load's goes.
+export function useProjectList<T>(load: (projectId: string) => Promise<{ data: T[] }>, projectId: string) {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [loadError, setLoadError] = useState("");
+  useEffect(() => {
+    setItems(null);
+    load(projectId).then(
+      (p) => setItems(p.data),
+      (e) => setLoadError(e.message),
+    );
+  }, [projectId]);
+  return [items, setItems, loadError, setLoadError] as const;
+}

@@ -3,26 +3,17 @@
 // secret, disable or enable, delete, and its deliveries with Redeliver.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Api, type CreatedWebhook, eventTypes, type Webhook, type WebhookAttempt } from "./api";
-import { announce, Dialog, Field, FormError, fieldErrors, ShownOnce, Time, TrashIcon } from "./ui";
+import { announce, Dialog, Field, FormError, fieldErrors, ShownOnce, Time, TrashIcon, useProjectList } from "./ui";
 
 const secretWarning =
   "This is the only time this signing secret is shown: Codex keeps it encrypted and never shows it again. " +
   "Your server checks each delivery's webhook-signature header with it. Copy it now and store it with your server's secrets.";
 
 export function WebhooksTab({ api, projectId }: { api: Api; projectId: string }) {
-  const [hooks, setHooks] = useState<Webhook[] | null>(null);
-  const [loadError, setLoadError] = useState("");
+  const [hooks, setHooks, loadError] = useProjectList<Webhook>((id) => api.webhooks(id), projectId);
   const [creating, setCreating] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const addButton = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    setHooks(null);
-    api.webhooks(projectId).then(
-      (p) => setHooks(p.data),
-      (e) => setLoadError(e.message),
-    );
-  }, [projectId]);
 
   const replace = (w: Webhook) => setHooks((hs) => (hs ?? []).map((h) => (h.id === w.id ? w : h)));
   const current = hooks?.find((h) => h.id === selected);
